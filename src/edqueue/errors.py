@@ -1,0 +1,168 @@
+"""The errors edqueue raises on purpose, rooted in :class:`EdqueueError`.
+
+Every error carries a stable dotted ``code`` (``"iin.checksum"``,
+``"application.too_many_organizations"``) that hosts can match on and translate, and an
+English message that says what to do. Messages never contain personal data in clear: an
+IIN, a phone number, a name or an address is either left out or masked.
+
+Each class lists the codes it may carry in ``CODES``; :func:`all_codes` gathers them, so the
+reference documentation and the tests can check that no code is used twice or undeclared.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "ApplicationError",
+    "BenefitError",
+    "EdqueueError",
+    "IinError",
+    "OrganizationError",
+    "PersonError",
+    "PhoneError",
+    "ReferralError",
+    "TimeError",
+    "TransitionError",
+    "ValidationError",
+    "all_codes",
+]
+
+
+class EdqueueError(Exception):
+    """The root of every error edqueue raises on purpose.
+
+    Catch this to handle anything the library rejects; match on ``code`` to tell cases
+    apart. ``str(error)`` is ``"[code] message"``.
+    """
+
+    CODES: ClassVar[frozenset[str]] = frozenset()
+
+    code: str
+    message: str
+
+    def __init__(self, code: str, message: str) -> None:
+        if code not in type(self).CODES:
+            raise ValueError(f"{type(self).__name__} does not declare the code {code!r}")
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+class ValidationError(EdqueueError):
+    """Input that cannot make a valid domain object (a record that exists is valid)."""
+
+
+class IinError(ValidationError):
+    """An individual identification number (ИИН) that is not valid."""
+
+    CODES = frozenset({"iin.type", "iin.format", "iin.checksum", "iin.birth_date", "iin.century"})
+
+
+class PhoneError(ValidationError):
+    """A phone number that is not a Kazakhstan mobile number."""
+
+    CODES = frozenset({"phone.type", "phone.format", "phone.not_kazakhstan", "phone.not_mobile"})
+
+
+class TimeError(ValidationError):
+    """A moment in time that is not a timezone-aware datetime."""
+
+    CODES = frozenset({"time.naive", "time.type"})
+
+
+class PersonError(ValidationError):
+    """A name, birth certificate, child or applicant that is not valid."""
+
+    CODES = frozenset(
+        {
+            "person.name",
+            "person.birth_certificate",
+            "person.child_birth_date_mismatch",
+            "person.type",
+        }
+    )
+
+
+class OrganizationError(ValidationError):
+    """A preschool organization, group or group key that is not valid."""
+
+    CODES = frozenset(
+        {
+            "organization.id",
+            "organization.name",
+            "organization.locality",
+            "organization.address",
+            "organization.location",
+            "organization.fee",
+            "organization.food_cost",
+            "organization.duplicate_group",
+            "organization.type",
+            "group.birth_year",
+            "group.language",
+            "group.places",
+        }
+    )
+
+
+class BenefitError(ValidationError):
+    """A benefit claim (льгота) that is not valid."""
+
+    CODES = frozenset({"benefit.category", "benefit.status"})
+
+
+class ApplicationError(ValidationError):
+    """An application (заявление) that is not valid."""
+
+    CODES = frozenset(
+        {
+            "application.number",
+            "application.no_organizations",
+            "application.too_many_organizations",
+            "application.duplicate_organization",
+            "application.referral_preference",
+            "application.pmpk",
+            "application.type",
+        }
+    )
+
+
+class ReferralError(ValidationError):
+    """A referral (направление) that is not valid."""
+
+    CODES = frozenset({"referral.id", "referral.deadline", "referral.type"})
+
+
+class TransitionError(EdqueueError):
+    """A change of status that the life cycle does not allow (e.g. using an expired referral)."""
+
+    CODES = frozenset(
+        {
+            "application.invalid_transition",
+            "benefit.invalid_transition",
+            "referral.invalid_transition",
+        }
+    )
+
+
+def all_codes() -> dict[str, type[EdqueueError]]:
+    """Every declared error code, mapped to the class that carries it.
+
+    Raises ``RuntimeError`` if two classes declare the same code: codes are unique.
+    """
+    found: dict[str, type[EdqueueError]] = {}
+    pending: list[type[EdqueueError]] = [EdqueueError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        for code in cls.__dict__.get("CODES", frozenset()):
+            if code in found and found[code] is not cls:
+                raise RuntimeError(f"error code {code!r} declared twice")
+            found[code] = cls
+    return dict(sorted(found.items()))

@@ -1,0 +1,207 @@
+"""Identity numbers and contact numbers: :class:`Iin` and :class:`PhoneNumber`.
+
+Both are personal data. Their ``repr`` and ``str`` are masked; the clear value is only
+available through an explicit :meth:`reveal`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import date
+from typing import Any, ClassVar
+
+import attrs
+import phonenumbers
+
+from edqueue.errors import IinError, PhoneError
+
+__all__ = ["Iin", "PhoneNumber", "Sex"]
+
+_IIN_SHAPE = re.compile(r"[0-9]{12}", re.ASCII)
+_WEIGHTS_FIRST = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+_WEIGHTS_SECOND = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
+
+
+class Sex(enum.StrEnum):
+    """Sex as encoded in the 7th digit of an IIN (odd: male, even: female)."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+# 7th digit -> (first year of the century, sex)
+_CENTURY_DIGIT: dict[int, tuple[int, Sex]] = {
+    1: (1800, Sex.MALE),
+    2: (1800, Sex.FEMALE),
+    3: (1900, Sex.MALE),
+    4: (1900, Sex.FEMALE),
+    5: (2000, Sex.MALE),
+    6: (2000, Sex.FEMALE),
+}
+
+
+def _check_iin(_: Any, __: Any, value: str) -> None:
+    if not _IIN_SHAPE.fullmatch(value):
+        raise IinError(
+            "iin.format", f"an IIN is 12 digits 0-9; got {len(value)} characters that are not"
+        )
+    digits = [int(c) for c in value]
+    if digits[6] not in _CENTURY_DIGIT:
+        raise IinError("iin.century", "the 7th digit of an IIN (century and sex) must be 1 to 6")
+    expected = Iin.check_digit(value[:11])
+    if expected is None or expected != digits[11]:
+        raise IinError(
+            "iin.checksum", "the IIN's check digit does not match: check the number for a typo"
+        )
+    try:
+        _birth_date(value)
+    except ValueError:
+        raise IinError(
+            "iin.birth_date", "digits 1-6 of an IIN (YYMMDD) are not a real birth date"
+        ) from None
+
+
+def _birth_date(value: str) -> date:
+    century, _ = _CENTURY_DIGIT[int(value[6])]
+    return date(century + int(value[0:2]), int(value[2:4]), int(value[4:6]))
+
+
+def _to_iin_text(value: Any) -> str:
+    if isinstance(value, Iin):
+        return value.reveal()
+    if not isinstance(value, str):
+        raise IinError("iin.type", f"an IIN is given as a string, got {type(value).__name__}")
+    return value.strip()
+
+
+@attrs.frozen(repr=False, order=False)
+class Iin:
+    """An individual identification number (ИИН, жеке сәйкестендіру нөмірі).
+
+    Twelve digits: 1-6 the birth date (YYMMDD), 7 the century and sex (1/2: 1800s,
+    3/4: 1900s, 5/6: 2000s; odd male, even female), 8-11 a serial number, 12 a check digit
+    (see :meth:`check_digit`). Surrounding whitespace is ignored; anything else that is not
+    a valid IIN raises :class:`~edqueue.errors.IinError`.
+
+    Source: the Law of the Republic of Kazakhstan "On national registers of identification
+    numbers" (12 January 2007 No. 223-III) and the check-digit algorithm published with it.
+
+    >>> iin = Iin("200623500011")
+    >>> iin
+    Iin('2006******11')
+    >>> iin.birth_date, iin.sex
+    (datetime.date(2020, 6, 23), <Sex.MALE: 'male'>)
+    """
+
+    _value: str = attrs.field(converter=_to_iin_text, validator=_check_iin)
+
+    @staticmethod
+    def check_digit(first_eleven: str) -> int | None:
+        """The check digit of an IIN whose first 11 digits are given, or ``None`` if none exists.
+
+        Weights 1..11, sum modulo 11; if that gives 10, weights 3..11,1,2; if 10 again, no
+        IIN can be built on these 11 digits.
+        """
+        digits = [int(c) for c in first_eleven]
+        total = sum(d * w for d, w in zip(digits, _WEIGHTS_FIRST, strict=True)) % 11
+        if total == 10:
+            total = sum(d * w for d, w in zip(digits, _WEIGHTS_SECOND, strict=True)) % 11
+            if total == 10:
+                return None
+        return total
+
+    @property
+    def birth_date(self) -> date:
+        """The birth date encoded in digits 1-7."""
+        return _birth_date(self._value)
+
+    @property
+    def sex(self) -> Sex:
+        """The sex encoded in digit 7."""
+        return _CENTURY_DIGIT[int(self._value[6])][1]
+
+    @property
+    def masked(self) -> str:
+        """The IIN with its middle six digits hidden: ``2006******19``."""
+        return f"{self._value[:4]}******{self._value[-2:]}"
+
+    def reveal(self) -> str:
+        """The IIN in clear. Use it only where the law requires the full number."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Iin({self.masked!r})"
+
+    def __str__(self) -> str:
+        return self.masked
+
+
+def _to_e164(value: Any) -> str:
+    if isinstance(value, PhoneNumber):
+        return value.reveal()
+    if not isinstance(value, str):
+        raise PhoneError(
+            "phone.type", f"a phone number is given as a string, got {type(value).__name__}"
+        )
+    try:
+        parsed = phonenumbers.parse(value, "KZ")
+    except phonenumbers.NumberParseException:
+        raise PhoneError(
+            "phone.format",
+            "this is not a phone number; write it as +7 7XX XXX XX XX or 8 7XX XXX XX XX",
+        ) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise PhoneError(
+            "phone.format",
+            "this is not a valid phone number; write it as +7 7XX XXX XX XX",
+        )
+    if phonenumbers.region_code_for_number(parsed) != "KZ":
+        raise PhoneError(
+            "phone.not_kazakhstan",
+            "the number is not a Kazakhstan number; give a number registered in the БМГ",
+        )
+    if phonenumbers.number_type(parsed) not in PhoneNumber.MOBILE_TYPES:
+        raise PhoneError(
+            "phone.not_mobile",
+            "the number is not a mobile number; confirmation codes go to a mobile number",
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@attrs.frozen(repr=False, order=False)
+class PhoneNumber:
+    """A Kazakhstan mobile number (+7 7XX XXX XX XX), normalised to E.164 (``+77011234567``).
+
+    Accepts the common written forms: ``+7 701 123 45 67``, ``8 (701) 123-45-67``,
+    ``87011234567``, ``7011234567``. Parsing and the list of mobile ranges come from the
+    ``phonenumbers`` library (Google's libphonenumber metadata), not from code of ours.
+
+    Source: the seed's identification step ("Номер телефона должен быть зарегистрирован в
+    БМГ"): the number receives confirmation codes, so it must be a mobile number of
+    Kazakhstan.
+
+    >>> PhoneNumber("8 (701) 123-45-67")
+    PhoneNumber('+7 701 *** ** 67')
+    """
+
+    MOBILE_TYPES: ClassVar[frozenset[int]] = frozenset(
+        {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+    )
+
+    _e164: str = attrs.field(converter=_to_e164)
+
+    @property
+    def masked(self) -> str:
+        """The number with its subscriber digits hidden: ``+7 701 *** ** 67``."""
+        return f"{self._e164[:2]} {self._e164[2:5]} *** ** {self._e164[-2:]}"
+
+    def reveal(self) -> str:
+        """The number in clear, in E.164 form (``+77011234567``)."""
+        return self._e164
+
+    def __repr__(self) -> str:
+        return f"PhoneNumber({self.masked!r})"
+
+    def __str__(self) -> str:
+        return self.masked

@@ -1,0 +1,33 @@
+"""Code in the README runs, and prints what its comments say; docs list every error code."""
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+from edqueue.errors import all_codes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def test_readme_examples_print_what_they_say() -> None:
+    blocks = python_blocks(ROOT / "README.md")
+    assert blocks
+    for block in blocks:
+        expected = [
+            m.group(1).strip() for m in re.finditer(r"^print\(.*\)\s+# (.*)$", block, re.MULTILINE)
+        ]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(block, "README.md", "exec"), {})  # noqa: S102 - our own README
+        assert out.getvalue().splitlines() == expected
+
+
+def test_every_error_code_is_documented() -> None:
+    text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", text, re.MULTILINE))
+    assert documented == set(all_codes())

@@ -1,0 +1,73 @@
+"""PhoneNumber: the common written forms normalise to E.164; anything else is a PhoneError."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edqueue import EdqueueError, PhoneError, PhoneNumber
+from edqueue.testing import mobile_numbers, phone_spellings
+
+
+@given(mobile_numbers(), st.data())
+def test_every_common_spelling_gives_the_same_number(number: PhoneNumber, data) -> None:
+    spelling = data.draw(phone_spellings(number))
+    parsed = PhoneNumber(spelling)
+    assert parsed == number
+    assert parsed.reveal() == number.reveal()
+    assert parsed.reveal().startswith("+77") and len(parsed.reveal()) == 12
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["+7 701 123 45 67", "87011234567", "8 (701) 123-45-67", "7011234567", "+77011234567"],
+)
+def test_the_seed_forms_normalise_to_e164(written: str) -> None:
+    assert PhoneNumber(written).reveal() == "+77011234567"
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("", "phone.format"),
+        ("hello", "phone.format"),
+        ("+7 701 123", "phone.format"),
+        ("+7 495 123 45 67", "phone.not_kazakhstan"),  # Moscow shares +7
+        ("+998 90 123 45 67", "phone.not_kazakhstan"),  # Uzbekistan
+        ("+7 7172 12 34 56", "phone.not_mobile"),  # an Astana landline
+    ],
+)
+def test_numbers_that_cannot_receive_a_code_are_rejected(written: str, code: str) -> None:
+    with pytest.raises(PhoneError) as caught:
+        PhoneNumber(written)
+    assert caught.value.code == code
+
+
+@given(st.one_of(st.none(), st.integers(), st.binary(), st.lists(st.text())))
+def test_non_text_is_a_phone_error(value: object) -> None:
+    with pytest.raises(PhoneError) as caught:
+        PhoneNumber(value)
+    assert caught.value.code == "phone.type"
+
+
+@given(st.text(max_size=30))
+def test_any_text_is_a_number_or_an_edqueue_error(text: str) -> None:
+    try:
+        number = PhoneNumber(text)
+    except EdqueueError:
+        return
+    assert number.reveal().startswith("+7")
+
+
+@given(mobile_numbers())
+def test_phone_is_masked_everywhere_but_reveal(number: PhoneNumber) -> None:
+    clear = number.reveal()
+    for shown in (repr(number), str(number), f"{number}"):
+        assert clear not in shown
+        assert clear[2:] not in shown
+    assert number.masked.endswith(clear[-2:])
+
+
+def test_error_messages_never_echo_the_input() -> None:
+    with pytest.raises(PhoneError) as caught:
+        PhoneNumber("+7 495 123 45 67")
+    assert "495" not in str(caught.value)
