@@ -12,10 +12,15 @@ from collections.abc import Sequence
 
 from edqueue import __version__
 from edqueue.errors import EdqueueError
-from edqueue.models import Application, Organization
+from edqueue.models import Application, LegalRepresentativeStatus, Organization
 from edqueue.sample import LOCALITY, seed_application, shakhtinsk_organizations
 
 __all__ = ["main"]
+
+_REPRESENTATIVE_RU = {
+    LegalRepresentativeStatus.CONFIRMED: "подтвержден",
+    LegalRepresentativeStatus.NOT_CONFIRMED: "не подтвержден",
+}
 
 
 def describe_application(
@@ -29,7 +34,8 @@ def describe_application(
         f"  Подано: {submitted:%d.%m.%Y %H:%M} (UTC{submitted:%z})",
         f"  Заявитель: {application.applicant.name}, ИИН {application.applicant.iin}, "
         f"телефон {application.applicant.phone}",
-        f"  Статус законного представителя: {application.representative_status.value}",
+        "  Статус законного представителя: "
+        + _REPRESENTATIVE_RU[application.representative_status],
         f"  Ребёнок: {application.child.name}, ИИН {application.child.iin}, "
         f"год рождения {application.child.birth_year}",
         f"  Очередь: {application.queue_kind.title_ru}",

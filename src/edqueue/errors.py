@@ -17,10 +17,14 @@ __all__ = [
     "ApplicationError",
     "BenefitError",
     "EdqueueError",
+    "EligibilityError",
     "IinError",
+    "IneligibleApplicationError",
     "OrganizationError",
     "PersonError",
     "PhoneError",
+    "PolicyError",
+    "QueueError",
     "ReferralError",
     "TimeError",
     "TransitionError",
@@ -149,6 +153,68 @@ class TransitionError(EdqueueError):
             "referral.invalid_transition",
         }
     )
+
+
+class EligibilityError(EdqueueError):
+    """One reason an application may not enter the queues (see :mod:`edqueue.rules.eligibility`).
+
+    The eligibility check returns every violation at once as a list of these; raising
+    :class:`IneligibleApplicationError` wraps them.
+    """
+
+    CODES = frozenset(
+        {
+            "eligibility.child_too_old",
+            "eligibility.child_not_born",
+            "eligibility.unknown_organization",
+            "eligibility.no_group",
+            "eligibility.too_many_organizations",
+            "eligibility.duplicate_organization",
+            "eligibility.mixed_localities",
+            "eligibility.pmpk_missing",
+            "eligibility.benefit_group",
+            "eligibility.consent_missing",
+            "eligibility.not_legal_representative",
+            "eligibility.referral_date_past",
+            "eligibility.referral_date_after_age_limit",
+            "eligibility.second_active_application",
+        }
+    )
+
+
+class IneligibleApplicationError(EdqueueError):
+    """An application with one or more eligibility violations, all listed in ``violations``."""
+
+    CODES = frozenset({"eligibility.failed"})
+
+    violations: tuple[EligibilityError, ...]
+
+    def __init__(
+        self, code: str, message: str, violations: tuple[EligibilityError, ...] = ()
+    ) -> None:
+        super().__init__(code, message)
+        self.violations = tuple(violations)
+        self.args = (code, message, self.violations)
+
+
+class QueueError(EdqueueError):
+    """A queue operation that cannot be applied (see :mod:`edqueue.rules.queue`)."""
+
+    CODES = frozenset(
+        {
+            "queue.unknown_application",
+            "queue.duplicate_number",
+            "queue.unknown_queue",
+            "queue.not_in_queue",
+            "queue.invalid_operation",
+        }
+    )
+
+
+class PolicyError(EdqueueError):
+    """A policy parameter that is unknown, malformed or not in force on a date."""
+
+    CODES = frozenset({"policy.unknown_parameter", "policy.invalid_value", "policy.no_value"})
 
 
 def all_codes() -> dict[str, type[EdqueueError]]:
