@@ -1,0 +1,110 @@
+"""Typed events: every change of a queue book says what happened, to whom, when and why.
+
+A host turns these into notifications (SMS, push) and into its audit log. Events carry
+application numbers and organization ids, never personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from edqueue.models import BenefitStatus, GroupKey, Tier
+
+__all__ = [
+    "ApplicationRemoved",
+    "ApplicationSubmitted",
+    "ApplicationWithdrawn",
+    "BenefitChanged",
+    "ChoicesChanged",
+    "PlaceFreed",
+    "QueueEvent",
+    "QueueId",
+    "ReferralClosed",
+    "ReferralIssued",
+]
+
+QueueId = tuple[str, GroupKey]
+"""One queue: (organization id, group key)."""
+
+
+@attrs.frozen(kw_only=True)
+class QueueEvent:
+    """The base of every event: when it happened and which queues it touched."""
+
+    at: datetime
+    queues: tuple[QueueId, ...] = ()
+    reason: str = ""
+
+    @property
+    def kind(self) -> str:
+        """A stable name of the event type (``"application_submitted"``)."""
+        name = type(self).__name__
+        return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+@attrs.frozen(kw_only=True)
+class ApplicationSubmitted(QueueEvent):
+    """An application entered the queues of its chosen organizations."""
+
+    number: str
+
+
+@attrs.frozen(kw_only=True)
+class ApplicationWithdrawn(QueueEvent):
+    """The family withdrew the application; it left every queue."""
+
+    number: str
+
+
+@attrs.frozen(kw_only=True)
+class ApplicationRemoved(QueueEvent):
+    """The rules took the application out of every queue (e.g. the child aged out)."""
+
+    number: str
+
+
+@attrs.frozen(kw_only=True)
+class ChoicesChanged(QueueEvent):
+    """The family changed its organizations; ``queues`` lists the old and new ones."""
+
+    number: str
+    before: tuple[QueueId, ...]
+    after: tuple[QueueId, ...]
+
+
+@attrs.frozen(kw_only=True)
+class BenefitChanged(QueueEvent):
+    """A benefit was claimed, verified, rejected or expired; the tier may have moved."""
+
+    number: str
+    status: BenefitStatus | None
+    tier_before: Tier
+    tier_after: Tier
+
+
+@attrs.frozen(kw_only=True)
+class PlaceFreed(QueueEvent):
+    """A place became free in a group."""
+
+    organization_id: str
+    group: GroupKey
+    free_places: int
+
+
+@attrs.frozen(kw_only=True)
+class ReferralIssued(QueueEvent):
+    """A referral went to an application; it left the queues while the referral is open."""
+
+    number: str
+    referral_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ReferralClosed(QueueEvent):
+    """A referral was used, declined, expired or cancelled (``outcome``)."""
+
+    number: str
+    referral_id: str
+    outcome: str

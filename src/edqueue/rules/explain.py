@@ -1,0 +1,233 @@
+"""Explanations: why an application stands where it does, and why its position moved.
+
+Both are structured (a list of :class:`Reason`, each a stable ``code`` with parameters) so a
+host can translate them; :meth:`Reason.render` gives English and Russian sentences. No reason
+carries personal data: only counts, tiers, statuses, times and application numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from edqueue.models import GroupKey, Tier
+
+__all__ = ["Explanation", "PositionChange", "QueueSnapshot", "Reason", "diff"]
+
+_TIER_EN = {
+    Tier.EXTRAORDINARY: "a verified extraordinary benefit",
+    Tier.FIRST_PRIORITY: "a verified first-priority benefit",
+    Tier.NONE: "no verified benefit",
+}
+_TIER_RU = {
+    Tier.EXTRAORDINARY: "с подтверждённой внеочередной льготой",
+    Tier.FIRST_PRIORITY: "с подтверждённой первоочередной льготой",
+    Tier.NONE: "без подтверждённой льготы",
+}
+_STATUS_EN = {
+    "referred": "received a referral",
+    "enrolled": "enrolled",
+    "withdrawn": "were withdrawn",
+    "removed": "were removed by the rules",
+    "changed_choices": "left this queue when their family changed organizations",
+}
+_STATUS_RU = {
+    "referred": "получили направление",
+    "enrolled": "зачислены",
+    "withdrawn": "отозваны",
+    "removed": "сняты с очереди",
+    "changed_choices": "ушли из этой очереди, сменив организации",
+}
+_ORDERING_EN = {
+    "standard": "extraordinary benefits first, then first-priority benefits, then the rest; "
+    "within each by submission time, ties by application number (the application text)",
+}
+_ORDERING_RU = {
+    "standard": "сначала внеочередные льготы, затем первоочередные, затем остальные; внутри "
+    "каждой группы по дате и времени подачи, при равенстве по номеру заявления",
+}
+
+
+def _tier(value: object) -> Tier:
+    return Tier(int(str(value)))
+
+
+def _params(value: Mapping[str, str | int]) -> dict[str, str | int]:
+    return dict(value)
+
+
+@attrs.frozen
+class Reason:
+    """One translatable reason: a stable ``code`` and its parameters.
+
+    Codes: ``position``, ``ahead.tier``, ``tier.starts``, ``ordering``, ``ahead.joined``,
+    ``ahead.moved_up``, ``ahead.left``, ``ahead.fell_behind``, ``own.tier``, ``own.joined``,
+    ``own.left``.
+    """
+
+    code: str
+    params: Mapping[str, str | int] = attrs.field(factory=dict, converter=_params)
+
+    def render(self, language: str = "en") -> str:
+        """The reason as a sentence in ``"en"`` or ``"ru"``."""
+        p = self.params
+        ru = language == "ru"
+        match self.code:
+            case "position":
+                if ru:
+                    return f"Позиция {p['position']} из {p['length']}"
+                return f"Position {p['position']} of {p['length']}"
+            case "ahead.tier":
+                tier = _tier(p["tier"])
+                if ru:
+                    return f"Впереди заявлений {_TIER_RU[tier]}: {p['count']}"
+                return f"{p['count']} application(s) with {_TIER_EN[tier]} stand ahead"
+            case "tier.starts":
+                tier = _tier(p["tier"])
+                if ru:
+                    return f"Ваша группа ({_TIER_RU[tier]}) начинается с заявления от {p['since']}"
+                return f"Your tier ({_TIER_EN[tier]}) starts with an application of {p['since']}"
+            case "ordering":
+                name = str(p["name"])
+                text = (_ORDERING_RU if ru else _ORDERING_EN).get(name, name)
+                return f"Порядок: {text}" if ru else f"Order: {text}"
+            case "ahead.joined":
+                tier = _tier(p["tier"])
+                if ru:
+                    return f"Впереди добавлено заявлений {_TIER_RU[tier]}: {p['count']}"
+                return f"{p['count']} application(s) with {_TIER_EN[tier]} were added ahead"
+            case "ahead.moved_up":
+                tier = _tier(p["tier"])
+                if ru:
+                    return f"Вперёд переместились заявления {_TIER_RU[tier]}: {p['count']}"
+                return f"{p['count']} application(s) moved ahead with {_TIER_EN[tier]}"
+            case "ahead.left":
+                status = str(p["status"])
+                if ru:
+                    return f"Заявлений впереди {_STATUS_RU.get(status, status)}: {p['count']}"
+                return f"{p['count']} application(s) ahead {_STATUS_EN.get(status, status)}"
+            case "ahead.fell_behind":
+                if ru:
+                    return f"Заявлений, стоявших впереди, теперь позади: {p['count']}"
+                return f"{p['count']} application(s) that stood ahead now stand behind"
+            case "own.tier":
+                before, after = _tier(p["before"]), _tier(p["after"])
+                if ru:
+                    return f"Ваше заявление теперь {_TIER_RU[after]} (было {_TIER_RU[before]})"
+                return f"Your application now has {_TIER_EN[after]} (was {_TIER_EN[before]})"
+            case "own.joined":
+                return "Заявление встало в эту очередь" if ru else "You joined this queue"
+            case "own.left":
+                status = str(p["status"])
+                if ru:
+                    return f"Заявление вышло из очереди: {status}"
+                return f"You left this queue: {status}"
+        return self.code
+
+
+@attrs.frozen
+class Explanation:
+    """Why an application stands where it does in one queue (``explain``)."""
+
+    number: str
+    organization_id: str
+    group: GroupKey
+    position: int
+    length: int
+    tier: Tier
+    ahead: Mapping[Tier, int]
+    reasons: tuple[Reason, ...]
+
+    def render(self, language: str = "en") -> list[str]:
+        """Every reason as a sentence."""
+        return [reason.render(language) for reason in self.reasons]
+
+
+@attrs.frozen
+class QueueSnapshot:
+    """One queue at one moment: the order, each member's tier, and the status of every
+    application that ever chose this queue (so that a later diff can say why one left)."""
+
+    organization_id: str
+    group: GroupKey
+    taken_at: datetime
+    order: tuple[str, ...]
+    tiers: Mapping[str, Tier]
+    statuses: Mapping[str, str]
+
+    def position(self, number: str) -> int | None:
+        """1-based position of ``number``, or ``None`` if it is not in the queue. O(n)."""
+        try:
+            return self.order.index(number) + 1
+        except ValueError:
+            return None
+
+
+@attrs.frozen
+class PositionChange:
+    """How and why one application's position moved between two snapshots."""
+
+    number: str
+    before: int | None
+    after: int | None
+    reasons: tuple[Reason, ...]
+
+    @property
+    def moved(self) -> int:
+        """Places gained (positive) or lost (negative); 0 if it was not in both."""
+        if self.before is None or self.after is None:
+            return 0
+        return self.before - self.after
+
+    def render(self, language: str = "en") -> list[str]:
+        """Every reason as a sentence."""
+        return [reason.render(language) for reason in self.reasons]
+
+
+def diff(before: QueueSnapshot, after: QueueSnapshot, number: str) -> PositionChange:
+    """Why ``number`` moved from ``before`` to ``after`` (two snapshots of one queue). O(n).
+
+    Applications that joined ahead are counted by tier; those that left are counted by what
+    happened to them (referred, enrolled, withdrawn, removed, changed organizations).
+    """
+    if (before.organization_id, before.group) != (after.organization_id, after.group):
+        raise ValueError("diff compares two snapshots of the same queue")
+    was, now = before.position(number), after.position(number)
+    reasons: list[Reason] = []
+    if was is None and now is not None:
+        reasons.append(Reason("own.joined"))
+    if was is not None and now is None:
+        reasons.append(Reason("own.left", {"status": after.statuses.get(number, "unknown")}))
+    if was is not None and now is not None:
+        tier_was, tier_now = before.tiers[number], after.tiers[number]
+        if tier_was is not tier_now:
+            reasons.append(Reason("own.tier", {"before": int(tier_was), "after": int(tier_now)}))
+        ahead_was = set(before.order[: was - 1])
+        ahead_now = set(after.order[: now - 1])
+        joined: Counter[Tier] = Counter()
+        moved_up: Counter[Tier] = Counter()
+        for other in ahead_now - ahead_was:
+            if other in before.tiers:
+                moved_up[after.tiers[other]] += 1
+            else:
+                joined[after.tiers[other]] += 1
+        left: Counter[str] = Counter()
+        fell_behind = 0
+        for other in ahead_was - ahead_now:
+            if other in after.tiers:
+                fell_behind += 1
+            else:
+                status = after.statuses.get(other, "unknown")
+                left["changed_choices" if status == "active" else status] += 1
+        for tier in sorted(joined):
+            reasons.append(Reason("ahead.joined", {"tier": int(tier), "count": joined[tier]}))
+        for tier in sorted(moved_up):
+            reasons.append(Reason("ahead.moved_up", {"tier": int(tier), "count": moved_up[tier]}))
+        for status in sorted(left):
+            reasons.append(Reason("ahead.left", {"status": status, "count": left[status]}))
+        if fell_behind:
+            reasons.append(Reason("ahead.fell_behind", {"count": fell_behind}))
+    return PositionChange(number=number, before=was, after=now, reasons=tuple(reasons))

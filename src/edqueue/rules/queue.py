@@ -1,0 +1,642 @@
+"""Live queues: a :class:`QueueBook` holds every queue of a locality and updates incrementally.
+
+Each queue (one organization's group) keeps one sorted list per tier
+(``sortedcontainers.SortedList``), so that the position of an application is a bisection in
+its tier plus the :class:`~edqueue.rules.ordering.OrderingPolicy`'s arithmetic over the tier
+sizes: O(log n). Only ``ACTIVE`` applications stand in queues; an application with an open
+referral, or that enrolled, withdrew or was removed, stands in none.
+
+Every command validates everything first and then applies; it either applies completely or
+raises an :class:`~edqueue.errors.EdqueueError` and changes nothing. Each returns the typed
+events (:mod:`edqueue.rules.events`) that describe what changed.
+
+Complexities below use n for the size of one queue, c <= 4 for an application's choices and
+k for the children of one family in one queue (1 unless twins are kept together).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+from dateutil.relativedelta import relativedelta
+from sortedcontainers import SortedList
+
+from edqueue.errors import QueueError
+from edqueue.models import (
+    KAZAKHSTAN,
+    Application,
+    ApplicationStatus,
+    BenefitClaim,
+    GroupKey,
+    Organization,
+    Referral,
+    Tier,
+    require_aware,
+)
+from edqueue.rules.events import (
+    ApplicationRemoved,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    BenefitChanged,
+    ChoicesChanged,
+    PlaceFreed,
+    QueueEvent,
+    QueueId,
+    ReferralClosed,
+    ReferralIssued,
+)
+from edqueue.rules.explain import Explanation, QueueSnapshot, Reason
+from edqueue.rules.ordering import OrderingPolicy, StandardOrdering
+
+__all__ = ["QueueBook", "QueuePosition"]
+
+# An element of a tier's sorted list. Plain mode: (time, number). Siblings mode:
+# (unit time, unit number, own tier, own time, own number). The number is always last.
+_Element = tuple[int, ...]
+
+
+@attrs.frozen
+class QueuePosition:
+    """Where one application stands in one queue.
+
+    ``position`` is 1-based and equals ``1 + sum(ahead.values())``; ``ahead`` counts the
+    applications ahead by tier; ``length`` is the number of applications in the queue.
+    """
+
+    number: str
+    organization_id: str
+    group: GroupKey
+    position: int
+    length: int
+    tier: Tier
+    ahead: Mapping[Tier, int]
+
+    @property
+    def ahead_total(self) -> int:
+        """How many applications stand ahead."""
+        return self.position - 1
+
+
+class _Queue:
+    """One queue: a sorted list per tier and each member's place in them."""
+
+    __slots__ = ("families", "members", "tiers")
+
+    def __init__(self) -> None:
+        self.tiers: dict[Tier, Any] = {tier: SortedList() for tier in Tier}
+        self.members: dict[str, tuple[Tier, _Element]] = {}
+        self.families: dict[str, set[str]] = {}
+
+    def counts(self) -> dict[Tier, int]:
+        return {tier: len(members) for tier, members in self.tiers.items()}
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def put(self, number: str, tier: Tier, element: _Element) -> None:
+        self.tiers[tier].add(element)
+        self.members[number] = (tier, element)
+
+    def drop(self, number: str) -> None:
+        tier, element = self.members.pop(number)
+        self.tiers[tier].remove(element)
+
+
+def _number_of(element: _Element) -> str:
+    return str(element[-1])
+
+
+class QueueBook:
+    """Every queue of one locality, kept up to date event by event.
+
+    ``organizations`` fixes the queues (one per organization group) and their free places.
+    ``ordering`` decides the order (default: :class:`StandardOrdering`). With
+    ``keep_siblings_together=True``, children of one applicant born at most a month apart
+    (twins) stand together in each queue they share, as one unit at the place of the best of
+    them. Source of that rule: Astana practice from 16.10.2019 (bilim.astana.kz/archives/51329):
+    children of one family born no more than a month apart are registered "as a batch".
+
+    >>> from edqueue.sample import seed_application, shakhtinsk_organizations
+    >>> book = QueueBook(shakhtinsk_organizations())
+    >>> events = book.submit(seed_application())
+    >>> [p.position for p in book.positions("1292583")]
+    [1, 1]
+    """
+
+    def __init__(
+        self,
+        organizations: Iterable[Organization],
+        *,
+        ordering: OrderingPolicy | None = None,
+        keep_siblings_together: bool = False,
+    ) -> None:
+        self._ordering: OrderingPolicy = ordering if ordering is not None else StandardOrdering()
+        self._siblings = keep_siblings_together
+        self._organizations: dict[str, Organization] = {}
+        self._queues: dict[QueueId, _Queue] = {}
+        self._capacity: dict[QueueId, int] = {}
+        self._free: dict[QueueId, int] = {}
+        for organization in organizations:
+            if organization.id in self._organizations:
+                raise QueueError(
+                    "queue.invalid_operation",
+                    f"organization {organization.id!r} is given twice; give each once",
+                )
+            self._organizations[organization.id] = organization
+            for group in organization.groups:
+                queue_id = (organization.id, group.key)
+                self._queues[queue_id] = _Queue()
+                self._capacity[queue_id] = group.capacity
+                self._free[queue_id] = group.free_places
+        self._applications: dict[str, Application] = {}
+        self._referrals: dict[str, Referral] = {}
+        # every application that ever chose a queue, so snapshots can say why one left
+        self._choosers: dict[QueueId, set[str]] = {queue_id: set() for queue_id in self._queues}
+
+    # --- reading ------------------------------------------------------------------------
+
+    @property
+    def ordering(self) -> OrderingPolicy:
+        """The ordering policy in use."""
+        return self._ordering
+
+    @property
+    def organizations(self) -> Mapping[str, Organization]:
+        """The organizations, by id."""
+        return self._organizations
+
+    def __len__(self) -> int:
+        """How many applications the book knows, in any status."""
+        return len(self._applications)
+
+    def __contains__(self, number: object) -> bool:
+        return number in self._applications
+
+    def application(self, number: str) -> Application:
+        """The application with this number, in its current state. O(1)."""
+        try:
+            return self._applications[number]
+        except KeyError:
+            raise QueueError(
+                "queue.unknown_application", f"no application #{number} in this queue book"
+            ) from None
+
+    def referral(self, referral_id: str) -> Referral:
+        """A referral issued through this book. O(1)."""
+        try:
+            return self._referrals[referral_id]
+        except KeyError:
+            raise QueueError(
+                "queue.invalid_operation", f"no referral {referral_id!r} in this queue book"
+            ) from None
+
+    def queue_ids(self) -> list[QueueId]:
+        """Every queue, sorted by organization id and group key."""
+        return sorted(self._queues)
+
+    def free_places(self, organization_id: str, group: GroupKey) -> int:
+        """Free places of one group now. O(1)."""
+        return self._free[self._queue_id(organization_id, group)]
+
+    def length(self, organization_id: str, group: GroupKey) -> int:
+        """How many applications stand in one queue. O(1)."""
+        return len(self._queue(self._queue_id(organization_id, group)))
+
+    def queue(self, organization_id: str, group: GroupKey) -> list[str]:
+        """The numbers of one queue, in order. O(n)."""
+        return list(self._iter_queue(self._queue_id(organization_id, group)))
+
+    def position(self, number: str, organization_id: str) -> QueuePosition:
+        """Where ``number`` stands in its queue at ``organization_id``. O(log n).
+
+        Raises ``queue.not_in_queue`` when the application does not stand there (it did not
+        choose the organization, or it is not active).
+        """
+        application = self.application(number)
+        for chosen_id, key in application.group_keys:
+            if chosen_id == organization_id:
+                return self._position(application, (chosen_id, key))
+        raise QueueError(
+            "queue.not_in_queue", f"application #{number} did not choose {organization_id!r}"
+        )
+
+    def positions(self, number: str) -> list[QueuePosition]:
+        """Where ``number`` stands in each chosen queue, in order of preference. O(c log n)."""
+        application = self.application(number)
+        return [self._position(application, queue_id) for queue_id in application.group_keys]
+
+    def _position(self, application: Application, queue_id: QueueId) -> QueuePosition:
+        queue = self._queue(queue_id)
+        entry = queue.members.get(application.number)
+        if entry is None:
+            raise QueueError(
+                "queue.not_in_queue",
+                f"application #{application.number} is {application.status.value}: "
+                "it stands in no queue",
+            )
+        tier, element = entry
+        rank = queue.tiers[tier].bisect_left(element)
+        ahead = self._ordering.ahead(tier, rank, queue.counts())
+        return QueuePosition(
+            number=application.number,
+            organization_id=queue_id[0],
+            group=queue_id[1],
+            position=1 + sum(ahead.values()),
+            length=len(queue),
+            tier=tier,
+            ahead={t: ahead.get(t, 0) for t in Tier},
+        )
+
+    def explain(self, number: str, organization_id: str) -> Explanation:
+        """Why ``number`` stands where it does at ``organization_id``. O(log n).
+
+        The reasons: the position, how many stand ahead in each tier, the submission time
+        from which the application's own tier starts, and the ordering rule.
+        """
+        at = self.position(number, organization_id)
+        queue = self._queues[(at.organization_id, at.group)]
+        first = queue.tiers[at.tier][0]
+        since = datetime.fromtimestamp(first[0] / 1_000_000, KAZAKHSTAN)
+        reasons = [Reason("position", {"position": at.position, "length": at.length})]
+        reasons += [
+            Reason("ahead.tier", {"tier": int(tier), "count": count})
+            for tier, count in sorted(at.ahead.items())
+            if count
+        ]
+        reasons.append(
+            Reason("tier.starts", {"tier": int(at.tier), "since": f"{since:%d.%m.%Y %H:%M:%S}"})
+        )
+        reasons.append(Reason("ordering", {"name": self._ordering.name}))
+        return Explanation(
+            number=number,
+            organization_id=at.organization_id,
+            group=at.group,
+            position=at.position,
+            length=at.length,
+            tier=at.tier,
+            ahead=at.ahead,
+            reasons=tuple(reasons),
+        )
+
+    def snapshot(self, organization_id: str, group: GroupKey, at: datetime) -> QueueSnapshot:
+        """One queue as it stands now, for a later :func:`~edqueue.rules.explain.diff`. O(n)."""
+        queue_id = self._queue_id(organization_id, group)
+        queue = self._queues[queue_id]
+        return QueueSnapshot(
+            organization_id=organization_id,
+            group=group,
+            taken_at=require_aware(at, "the snapshot time"),
+            order=tuple(self._iter_queue(queue_id)),
+            tiers={number: tier for number, (tier, _) in queue.members.items()},
+            statuses={n: self._applications[n].status.value for n in self._choosers[queue_id]},
+        )
+
+    def _iter_queue(self, queue_id: QueueId) -> Iterator[str]:
+        queue = self._queue(queue_id)
+        return map(_number_of, self._ordering.merge(queue.tiers))
+
+    def _queue_id(self, organization_id: str, group: GroupKey) -> QueueId:
+        queue_id = (organization_id, group)
+        if queue_id not in self._queues:
+            raise QueueError(
+                "queue.unknown_queue",
+                f"{organization_id!r} has no group {group.label_ru!r} in this queue book",
+            )
+        return queue_id
+
+    def _queue(self, queue_id: QueueId) -> _Queue:
+        try:
+            return self._queues[queue_id]
+        except KeyError:
+            raise QueueError(
+                "queue.unknown_queue",
+                f"{queue_id[0]!r} has no group {queue_id[1].label_ru!r} in this queue book",
+            ) from None
+
+    # --- commands -----------------------------------------------------------------------
+
+    def submit(self, application: Application) -> list[QueueEvent]:
+        """Add a submitted application; an active one joins its chosen queues. O(c log n).
+
+        Raises ``queue.duplicate_number`` for a number already in the book and
+        ``queue.unknown_queue`` when a chosen group does not exist. Eligibility is judged by
+        :mod:`edqueue.rules.eligibility` before this.
+        """
+        if application.number in self._applications:
+            raise QueueError(
+                "queue.duplicate_number",
+                f"application #{application.number} is already in this queue book",
+            )
+        queue_ids = application.group_keys
+        for queue_id in queue_ids:
+            self._queue(queue_id)
+        self._applications[application.number] = application
+        for queue_id in queue_ids:
+            self._choosers[queue_id].add(application.number)
+        if application.status is ApplicationStatus.ACTIVE:
+            self._enter(application)
+        return [
+            ApplicationSubmitted(
+                at=application.submitted_at,
+                queues=queue_ids,
+                number=application.number,
+                reason="submitted",
+            )
+        ]
+
+    def withdraw(self, number: str, at: datetime) -> list[QueueEvent]:
+        """The family withdraws the application; it leaves every queue. O(c log n)."""
+        application = self._transition(number, ApplicationStatus.WITHDRAWN, at)
+        self._replace(application)
+        return [
+            ApplicationWithdrawn(
+                at=at, queues=application.group_keys, number=number, reason="withdrawn"
+            )
+        ]
+
+    def remove(self, number: str, at: datetime, reason: str) -> list[QueueEvent]:
+        """The rules take the application out of every queue (``reason`` says why)."""
+        application = self._transition(number, ApplicationStatus.REMOVED, at)
+        self._replace(application)
+        return [
+            ApplicationRemoved(at=at, queues=application.group_keys, number=number, reason=reason)
+        ]
+
+    def change_choices(self, number: str, choices: Iterable[Any], at: datetime) -> list[QueueEvent]:
+        """The family changes its organizations; the queue date stays the submission date.
+
+        O(c log n). The new choices are validated as at construction (1 to 4, distinct) and
+        every new group must exist.
+        """
+        require_aware(at, "the change time")
+        current = self.application(number)
+        if current.status.is_final:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"application #{number} is {current.status.value}; it cannot be changed",
+            )
+        changed = attrs.evolve(current, choices=tuple(choices))
+        for queue_id in changed.group_keys:
+            self._queue(queue_id)
+        self._replace(changed)
+        for queue_id in changed.group_keys:
+            self._choosers[queue_id].add(number)
+        return [
+            ChoicesChanged(
+                at=at,
+                queues=tuple(dict.fromkeys(current.group_keys + changed.group_keys)),
+                number=number,
+                before=current.group_keys,
+                after=changed.group_keys,
+                reason="choices changed",
+            )
+        ]
+
+    def set_benefit(
+        self, number: str, claim: BenefitClaim | None, at: datetime
+    ) -> list[QueueEvent]:
+        """Claim, replace, verify, reject or expire the benefit (``None`` drops it). O(c log n).
+
+        Only a verified claim gives priority; the tier moves at once in every queue.
+        """
+        require_aware(at, "the benefit change time")
+        current = self.application(number)
+        if current.status.is_final:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"application #{number} is {current.status.value}; its benefit cannot change",
+            )
+        changed = attrs.evolve(current, benefit=claim)
+        self._replace(changed)
+        return [
+            BenefitChanged(
+                at=at,
+                queues=changed.group_keys,
+                number=number,
+                status=None if claim is None else claim.status,
+                tier_before=current.tier,
+                tier_after=changed.tier,
+                reason="benefit " + ("removed" if claim is None else claim.status.value),
+            )
+        ]
+
+    def verify_benefit(self, number: str, at: datetime) -> list[QueueEvent]:
+        """The pending benefit is confirmed at ``at``."""
+        return self.set_benefit(number, self._claim(number).verify(at), at)
+
+    def reject_benefit(self, number: str, at: datetime) -> list[QueueEvent]:
+        """The benefit is refused (not found in the register, or the document refused)."""
+        return self.set_benefit(number, self._claim(number).reject(at), at)
+
+    def expire_benefit(self, number: str, at: datetime) -> list[QueueEvent]:
+        """The benefit lapses (not confirmed in time, or its basis ended)."""
+        return self.set_benefit(number, self._claim(number).expire(at), at)
+
+    def _claim(self, number: str) -> BenefitClaim:
+        claim = self.application(number).benefit
+        if claim is None:
+            raise QueueError(
+                "queue.invalid_operation", f"application #{number} has no benefit claim"
+            )
+        return claim
+
+    def free_place(
+        self, organization_id: str, group: GroupKey, at: datetime, count: int = 1
+    ) -> list[QueueEvent]:
+        """``count`` places became free in a group (a child left). O(1)."""
+        require_aware(at, "the time the place freed")
+        queue_id = self._queue_id(organization_id, group)
+        if count < 1 or self._free[queue_id] + count > self._capacity[queue_id]:
+            raise QueueError(
+                "queue.invalid_operation",
+                "free places cannot exceed the group's capacity; check the count",
+            )
+        self._free[queue_id] += count
+        return [
+            PlaceFreed(
+                at=at,
+                queues=(queue_id,),
+                organization_id=organization_id,
+                group=group,
+                free_places=self._free[queue_id],
+                reason="place freed",
+            )
+        ]
+
+    def issue_referral(self, referral: Referral) -> list[QueueEvent]:
+        """Record a referral: a free place of its group goes to its application. O(c log n).
+
+        The application must stand in that queue and the group must have a free place. The
+        application leaves every queue while the referral is open. Which application gets
+        the place is decided by :mod:`edqueue.rules` (referrals), not here.
+        """
+        if referral.id in self._referrals:
+            raise QueueError(
+                "queue.invalid_operation", f"referral {referral.id!r} is already recorded"
+            )
+        if not referral.is_open:
+            raise QueueError("queue.invalid_operation", "only an open referral can be issued")
+        queue_id = self._queue_id(referral.organization_id, referral.group)
+        application = self.application(referral.application_number)
+        if application.number not in self._queues[queue_id].members:
+            raise QueueError(
+                "queue.not_in_queue",
+                f"application #{application.number} does not stand in this queue",
+            )
+        if self._free[queue_id] < 1:
+            raise QueueError("queue.invalid_operation", "the group has no free place to refer")
+        referred = application.with_status(ApplicationStatus.REFERRED)
+        self._free[queue_id] -= 1
+        self._referrals[referral.id] = referral
+        self._replace(referred)
+        return [
+            ReferralIssued(
+                at=referral.issued_at,
+                queues=application.group_keys,
+                number=application.number,
+                referral_id=referral.id,
+                reason="referral issued",
+            )
+        ]
+
+    def use_referral(self, referral_id: str, at: datetime) -> list[QueueEvent]:
+        """The child enrolled: the application leaves every queue for good."""
+        return self._close_referral(self.referral(referral_id).use(at), ApplicationStatus.ENROLLED)
+
+    def decline_referral(self, referral_id: str, at: datetime) -> list[QueueEvent]:
+        """The family declined: the place is free again and the application is back in the
+        queues with its original date."""
+        closed = self.referral(referral_id).decline(at)
+        return self._close_referral(closed, ApplicationStatus.ACTIVE)
+
+    def expire_referral(self, referral_id: str, at: datetime) -> list[QueueEvent]:
+        """The deadline passed: as a decline (the stop list is the referrals rules' matter)."""
+        return self._close_referral(self.referral(referral_id).expire(at), ApplicationStatus.ACTIVE)
+
+    def cancel_referral(self, referral_id: str, at: datetime, reason: str) -> list[QueueEvent]:
+        """Cancelled by the rules (e.g. benefit not confirmed): back to the queues."""
+        closed = self.referral(referral_id).cancel(at, reason)
+        return self._close_referral(closed, ApplicationStatus.ACTIVE)
+
+    def _close_referral(self, closed: Referral, status: ApplicationStatus) -> list[QueueEvent]:
+        application = self.application(closed.application_number)
+        changed = application.with_status(status)
+        queue_id = (closed.organization_id, closed.group)
+        if status is ApplicationStatus.ACTIVE:
+            self._free[queue_id] += 1
+        self._referrals[closed.id] = closed
+        self._replace(changed)
+        return [
+            ReferralClosed(
+                at=closed.closed_at or closed.issued_at,
+                queues=application.group_keys,
+                number=application.number,
+                referral_id=closed.id,
+                outcome=closed.status.value,
+                reason=closed.reason or closed.status.value,
+            )
+        ]
+
+    def remove_aged_out(self, limit_date: Callable[[date], date], at: datetime) -> list[QueueEvent]:
+        """Remove every application whose child has reached the age limit. O(N log n).
+
+        ``limit_date`` maps a birth date to the date the child reaches the limit (e.g. the
+        dated policy's helper, or ``lambda born: born + relativedelta(years=6)``).
+        """
+        require_aware(at, "the time of the check")
+        today = at.date()
+        events: list[QueueEvent] = []
+        for number in sorted(self._applications, key=_numeric):
+            application = self._applications[number]
+            if application.status.is_final:
+                continue
+            if limit_date(application.child.birth_date) <= today:
+                events += self.remove(number, at, "child reached the age limit")
+        return events
+
+    def _transition(self, number: str, status: ApplicationStatus, at: datetime) -> Application:
+        require_aware(at, "the time of the change")
+        current = self.application(number)
+        if current.status is ApplicationStatus.REFERRED and any(
+            r.is_open and r.application_number == number for r in self._referrals.values()
+        ):
+            raise QueueError(
+                "queue.invalid_operation",
+                f"application #{number} has an open referral; close it first",
+            )
+        return current.with_status(status)
+
+    # --- keeping the sorted lists ----------------------------------------------------------
+
+    def _replace(self, application: Application) -> None:
+        """Swap the stored application for ``application`` and move it in every queue."""
+        previous = self._applications[application.number]
+        self._leave(previous)
+        self._applications[application.number] = application
+        if application.status is ApplicationStatus.ACTIVE:
+            self._enter(application)
+
+    def _enter(self, application: Application) -> None:
+        for queue_id in application.group_keys:
+            queue = self._queues[queue_id]
+            if self._siblings:
+                family = application.applicant.iin.reveal()
+                queue.families.setdefault(family, set()).add(application.number)
+                self._regroup(queue, family)
+            else:
+                tier, key = self._ordering.tier_and_key(application)
+                queue.put(application.number, tier, key)
+
+    def _leave(self, application: Application) -> None:
+        for queue_id in application.group_keys:
+            queue = self._queues[queue_id]
+            if application.number not in queue.members:
+                continue
+            queue.drop(application.number)
+            if self._siblings:
+                family = application.applicant.iin.reveal()
+                members = queue.families[family]
+                members.discard(application.number)
+                if members:
+                    self._regroup(queue, family)
+                else:
+                    del queue.families[family]
+
+    def _regroup(self, queue: _Queue, family: str) -> None:
+        """Place a family's children in one queue: units of siblings born within a month."""
+        numbers = queue.families[family]
+        for number in numbers:
+            if number in queue.members:
+                queue.drop(number)
+        children = sorted(
+            (self._applications[n] for n in numbers),
+            key=lambda a: (a.child.birth_date, a.number_value),
+        )
+        for unit in _sibling_units(children):
+            placed = [(a, *self._ordering.tier_and_key(a)) for a in unit]
+            _, lead_tier, lead_key = min(placed, key=lambda p: (p[1], p[2]))
+            for application, tier, key in placed:
+                element = (*lead_key, int(tier), *key)
+                queue.put(application.number, lead_tier, element)
+
+
+def _sibling_units(children: list[Application]) -> Iterator[list[Application]]:
+    """Split children sorted by birth date where two neighbours are more than a month apart."""
+    unit: list[Application] = []
+    last: date | None = None
+    for application in children:
+        born = application.child.birth_date
+        if unit and last is not None and born > last + relativedelta(months=1):
+            yield unit
+            unit = []
+        unit.append(application)
+        last = born
+    if unit:
+        yield unit
+
+
+def _numeric(number: str) -> tuple[int, str]:
+    return (len(number), number)
