@@ -169,7 +169,6 @@ class EligibilityError(EdqueueError):
             "eligibility.unknown_organization",
             "eligibility.no_group",
             "eligibility.too_many_organizations",
-            "eligibility.duplicate_organization",
             "eligibility.mixed_localities",
             "eligibility.pmpk_missing",
             "eligibility.benefit_group",

@@ -1,8 +1,9 @@
-"""The rules: ordering, live queues with positions and explanations, and their events.
+"""The rules: dated policy, eligibility, ordering, live queues, explanations and events.
 
 Everything a host needs is re-exported here; each module names the source of its rules.
 """
 
+from edqueue.rules.eligibility import Organizations, check_eligibility, ensure_eligible
 from edqueue.rules.events import (
     ApplicationRemoved,
     ApplicationSubmitted,
@@ -24,18 +25,38 @@ from edqueue.rules.ordering import (
     StandardOrdering,
     rank,
 )
+from edqueue.rules.policy import (
+    KAZAKHSTAN_POLICY,
+    PARAMETER_NAMES,
+    DatedValue,
+    Duration,
+    DurationUnit,
+    ParameterHistory,
+    Policy,
+    PolicyValues,
+    policy_date,
+)
 from edqueue.rules.queue import QueueBook, QueuePosition
 
 __all__ = [
+    "KAZAKHSTAN_POLICY",
+    "PARAMETER_NAMES",
     "ApplicationRemoved",
     "ApplicationSubmitted",
     "ApplicationWithdrawn",
     "BenefitChanged",
     "BenefitTime",
     "ChoicesChanged",
+    "DatedValue",
+    "Duration",
+    "DurationUnit",
     "Explanation",
     "OrderingPolicy",
+    "Organizations",
+    "ParameterHistory",
     "PlaceFreed",
+    "Policy",
+    "PolicyValues",
     "PositionChange",
     "QueueBook",
     "QueueEvent",
@@ -48,6 +69,9 @@ __all__ = [
     "ReferralIssued",
     "SortKey",
     "StandardOrdering",
+    "check_eligibility",
     "diff",
+    "ensure_eligible",
+    "policy_date",
     "rank",
 ]
