@@ -19,7 +19,8 @@ def test_demo_prints_the_seed_application_masked(capsys: pytest.CaptureFixture[s
     assert "Карлыгаш" in out
     assert "Отсутствует" in out
     assert "Сразу, при появлении места" in out
-    assert "UTC+0600" in out  # 05.02.2024 is before Kazakhstan moved to UTC+5
+    assert "UTC+0600" in out
+    assert out.count("Позиция 1 из 1") == 2  # 05.02.2024 is before Kazakhstan moved to UTC+5
     assert "200623500011" not in out
     assert "+77010000001" not in out
 

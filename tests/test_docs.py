@@ -5,6 +5,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 from edqueue.errors import all_codes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,8 +16,9 @@ def python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
 
 
-def test_readme_examples_print_what_they_say() -> None:
-    blocks = python_blocks(ROOT / "README.md")
+@pytest.mark.parametrize("page", ["README.md", "docs/queues.md"])
+def test_examples_print_what_they_say(page: str) -> None:
+    blocks = python_blocks(ROOT / page)
     assert blocks
     for block in blocks:
         expected = [
@@ -23,7 +26,7 @@ def test_readme_examples_print_what_they_say() -> None:
         ]
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            exec(compile(block, "README.md", "exec"), {})  # noqa: S102 - our own README
+            exec(compile(block, page, "exec"), {})  # noqa: S102 - our own docs
         assert out.getvalue().splitlines() == expected
 
 

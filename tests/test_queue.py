@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 
 import attrs
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -26,9 +26,9 @@ from edqueue import (
     Referral,
     Tier,
 )
-from edqueue.rules import QueueBook, RatioOrdering, StandardOrdering, diff
+from edqueue.rules import QueueBook, RatioOrdering, StandardOrdering, diff, rank
 from edqueue.sample import seed_application, shakhtinsk_organizations
-from edqueue.testing import applications, benefit_claims
+from edqueue.testing import applications, benefit_claims, queue_books
 from tests import rules_reference as ref
 
 IDS = ("org-1", "org-2", "org-3")
@@ -344,3 +344,25 @@ def test_children_who_reach_the_age_limit_leave_with_an_event() -> None:
     assert [e.number for e in events] == ["5", "1292583"]
     assert all(e.kind == "application_removed" for e in events)
     assert book.length(SALTANAT, RU_2020) == 0
+
+
+@given(st.data())
+def test_generated_books_agree_with_the_reference(data) -> None:
+    ordering = data.draw(st.sampled_from([StandardOrdering(), RatioOrdering()]))
+    book = data.draw(queue_books(ordering=ordering))
+    applications_ = [book.application(n) for n in book.numbers()]
+    for queue_id in book.queue_ids():
+        members = [
+            a
+            for a in applications_
+            if a.status is ApplicationStatus.ACTIVE and queue_id in a.group_keys
+        ]
+        expected = (
+            ref.ratio_order(members)
+            if isinstance(ordering, RatioOrdering)
+            else ref.standard_order(members)
+        )
+        assert book.queue(*queue_id) == expected
+        assert [a.number for a in rank(members, ordering)] == expected
+        for index, number in enumerate(expected):
+            assert book.position(number, queue_id[0]).position == index + 1

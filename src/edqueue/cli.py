@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from edqueue import __version__
 from edqueue.errors import EdqueueError
 from edqueue.models import Application, LegalRepresentativeStatus, Organization
+from edqueue.rules import QueueBook
 from edqueue.sample import LOCALITY, seed_application, shakhtinsk_organizations
 
 __all__ = ["main"]
@@ -72,6 +73,15 @@ def _demo(_: argparse.Namespace) -> int:
         print(line)
     print()
     print("The application is a valid edqueue.Application: every invariant held at construction.")
+    book = QueueBook(organizations)
+    book.submit(application)
+    print()
+    print("Позиции в очередях (QueueBook):")
+    for position in book.positions(application.number):
+        explanation = book.explain(application.number, position.organization_id)
+        print(f"  {position.organization_id}, {position.group.label_ru}:")
+        for line in explanation.render("ru"):
+            print(f"    {line}")
     return 0
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 try:
     from hypothesis import strategies as st
@@ -71,6 +72,7 @@ __all__ = [
     "mobile_numbers",
     "organizations",
     "phone_spellings",
+    "queue_books",
 ]
 
 _CENTURY_DIGIT = {(1800, Sex.MALE): 1, (1800, Sex.FEMALE): 2, (1900, Sex.MALE): 3}
@@ -324,3 +326,52 @@ def applications(
         representative_status=LegalRepresentativeStatus.CONFIRMED,
         status=draw(st.sampled_from(list(statuses))),
     )
+
+
+@st.composite
+def queue_books(
+    draw: st.DrawFn,
+    ordering: Any = None,
+    max_organizations: int = 3,
+    max_applications: int = 20,
+    birth_years: Sequence[int] = (2021, 2022),
+    keep_siblings_together: bool = False,
+) -> Any:
+    """A :class:`~edqueue.rules.QueueBook` of one locality with submitted applications.
+
+    Every organization has a group for each birth year, Russian and Kazakh, general and
+    correctional, so every drawn application finds its queues. ``ordering`` defaults to the
+    standard ordering. Returns the book; ``book.application(n)`` gives the records.
+    """
+    from edqueue.rules import QueueBook
+
+    count = draw(st.integers(1, max_organizations))
+    ids = [f"org-{i}" for i in range(1, count + 1)]
+    grid = [
+        Group(GroupKey(year, language, kind), capacity=25, free_places=draw(st.integers(0, 3)))
+        for year in birth_years
+        for language in (Language.RUSSIAN, Language.KAZAKH)
+        for kind in QueueKind
+    ]
+    organizations_ = [
+        Organization(
+            id=i,
+            name=OrganizationName(f"Ясли-сад {i}"),
+            ownership=Ownership.STATE,
+            locality="г. Шахтинск",
+            address=f"г. Шахтинск, улица Абая, {n}",
+            groups=grid,
+        )
+        for n, i in enumerate(ids, start=1)
+    ]
+    book = QueueBook(
+        organizations_, ordering=ordering, keep_siblings_together=keep_siblings_together
+    )
+    numbers = draw(st.lists(st.integers(1, 10**7), max_size=max_applications, unique=True))
+    for number in numbers:
+        book.submit(
+            draw(
+                applications(organization_ids=ids, numbers=st.just(number), birth_years=birth_years)
+            )
+        )
+    return book

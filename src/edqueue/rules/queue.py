@@ -175,6 +175,10 @@ class QueueBook:
     def __contains__(self, number: object) -> bool:
         return number in self._applications
 
+    def numbers(self) -> list[str]:
+        """Every application number the book knows, in numeric order. O(N log N)."""
+        return sorted(self._applications, key=_numeric)
+
     def application(self, number: str) -> Application:
         """The application with this number, in its current state. O(1)."""
         try:
