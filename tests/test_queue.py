@@ -366,3 +366,26 @@ def test_generated_books_agree_with_the_reference(data) -> None:
         assert [a.number for a in rank(members, ordering)] == expected
         for index, number in enumerate(expected):
             assert book.position(number, queue_id[0]).position == index + 1
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_every_reason_code_renders_a_whole_sentence(language: str) -> None:
+    from edqueue.rules.explain import _TEMPLATES, Reason
+
+    params = {
+        "position": 2,
+        "length": 5,
+        "count": 3,
+        "tier": 1,
+        "before": 3,
+        "after": 2,
+        "since": "05.02.2024 10:15:00",
+        "name": "standard",
+        "status": "withdrawn",
+    }
+    for code in _TEMPLATES:
+        text = Reason(code, params).render(language)
+        assert text
+        assert "{" not in text
+        assert text != code
+    assert Reason("no.such.code").render(language) == "no.such.code"

@@ -72,60 +72,58 @@ class Reason:
     params: Mapping[str, str | int] = attrs.field(factory=dict, converter=_params)
 
     def render(self, language: str = "en") -> str:
-        """The reason as a sentence in ``"en"`` or ``"ru"``."""
-        p = self.params
+        """The reason as a sentence in ``"en"`` or ``"ru"`` (``code`` itself if unknown)."""
         ru = language == "ru"
-        match self.code:
-            case "position":
-                if ru:
-                    return f"Позиция {p['position']} из {p['length']}"
-                return f"Position {p['position']} of {p['length']}"
-            case "ahead.tier":
-                tier = _tier(p["tier"])
-                if ru:
-                    return f"Впереди заявлений {_TIER_RU[tier]}: {p['count']}"
-                return f"{p['count']} application(s) with {_TIER_EN[tier]} stand ahead"
-            case "tier.starts":
-                tier = _tier(p["tier"])
-                if ru:
-                    return f"Ваша группа ({_TIER_RU[tier]}) начинается с заявления от {p['since']}"
-                return f"Your tier ({_TIER_EN[tier]}) starts with an application of {p['since']}"
-            case "ordering":
-                name = str(p["name"])
-                text = (_ORDERING_RU if ru else _ORDERING_EN).get(name, name)
-                return f"Порядок: {text}" if ru else f"Order: {text}"
-            case "ahead.joined":
-                tier = _tier(p["tier"])
-                if ru:
-                    return f"Впереди добавлено заявлений {_TIER_RU[tier]}: {p['count']}"
-                return f"{p['count']} application(s) with {_TIER_EN[tier]} were added ahead"
-            case "ahead.moved_up":
-                tier = _tier(p["tier"])
-                if ru:
-                    return f"Вперёд переместились заявления {_TIER_RU[tier]}: {p['count']}"
-                return f"{p['count']} application(s) moved ahead with {_TIER_EN[tier]}"
-            case "ahead.left":
-                status = str(p["status"])
-                if ru:
-                    return f"Заявлений впереди {_STATUS_RU.get(status, status)}: {p['count']}"
-                return f"{p['count']} application(s) ahead {_STATUS_EN.get(status, status)}"
-            case "ahead.fell_behind":
-                if ru:
-                    return f"Заявлений, стоявших впереди, теперь позади: {p['count']}"
-                return f"{p['count']} application(s) that stood ahead now stand behind"
-            case "own.tier":
-                before, after = _tier(p["before"]), _tier(p["after"])
-                if ru:
-                    return f"Ваше заявление теперь {_TIER_RU[after]} (было {_TIER_RU[before]})"
-                return f"Your application now has {_TIER_EN[after]} (was {_TIER_EN[before]})"
-            case "own.joined":
-                return "Заявление встало в эту очередь" if ru else "You joined this queue"
-            case "own.left":
-                status = str(p["status"])
-                if ru:
-                    return f"Заявление вышло из очереди: {status}"
-                return f"You left this queue: {status}"
-        return self.code
+        templates = _TEMPLATES.get(self.code)
+        if templates is None:
+            return self.code
+        words: dict[str, object] = dict(self.params)
+        for name in ("tier", "before", "after"):
+            if name in words:
+                words[name] = (_TIER_RU if ru else _TIER_EN)[_tier(words[name])]
+        if self.code == "ahead.left":
+            status = str(words["status"])
+            words["status"] = (_STATUS_RU if ru else _STATUS_EN).get(status, status)
+        if "name" in words:
+            name = str(words["name"])
+            words["name"] = (_ORDERING_RU if ru else _ORDERING_EN).get(name, name)
+        return templates[1 if ru else 0].format(**words)
+
+
+_TEMPLATES: dict[str, tuple[str, str]] = {
+    "position": ("Position {position} of {length}", "Позиция {position} из {length}"),
+    "ahead.tier": (
+        "{count} application(s) with {tier} stand ahead",
+        "Впереди заявлений {tier}: {count}",
+    ),
+    "tier.starts": (
+        "Your tier ({tier}) starts with an application of {since}",
+        "Ваша группа ({tier}) начинается с заявления от {since}",
+    ),
+    "ordering": ("Order: {name}", "Порядок: {name}"),
+    "ahead.joined": (
+        "{count} application(s) with {tier} were added ahead",
+        "Впереди добавлено заявлений {tier}: {count}",
+    ),
+    "ahead.moved_up": (
+        "{count} application(s) moved ahead with {tier}",
+        "Вперёд переместились заявления {tier}: {count}",
+    ),
+    "ahead.left": (
+        "{count} application(s) ahead {status}",
+        "Заявлений впереди {status}: {count}",
+    ),
+    "ahead.fell_behind": (
+        "{count} application(s) that stood ahead now stand behind",
+        "Заявлений, стоявших впереди, теперь позади: {count}",
+    ),
+    "own.tier": (
+        "Your application now has {after} (was {before})",
+        "Ваше заявление теперь {after} (было {before})",
+    ),
+    "own.joined": ("You joined this queue", "Заявление встало в эту очередь"),
+    "own.left": ("You left this queue: {status}", "Заявление вышло из очереди: {status}"),
+}
 
 
 @attrs.frozen

@@ -55,6 +55,11 @@ def instant_key(moment: datetime) -> int:
     return (instant(moment) - _EPOCH) // _MICROSECOND
 
 
+def from_instant_key(key: int) -> datetime:
+    """The UTC datetime of an :func:`instant_key`."""
+    return _EPOCH + timedelta(microseconds=key)
+
+
 class BenefitTime(enum.StrEnum):
     """From which moment a benefit verified after submission counts.
 

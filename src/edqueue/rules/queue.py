@@ -49,7 +49,7 @@ from edqueue.rules.events import (
     ReferralIssued,
 )
 from edqueue.rules.explain import Explanation, QueueSnapshot, Reason
-from edqueue.rules.ordering import OrderingPolicy, StandardOrdering
+from edqueue.rules.ordering import OrderingPolicy, StandardOrdering, from_instant_key
 
 __all__ = ["QueueBook", "QueuePosition"]
 
@@ -153,6 +153,7 @@ class QueueBook:
                 self._free[queue_id] = group.free_places
         self._applications: dict[str, Application] = {}
         self._referrals: dict[str, Referral] = {}
+        self._open_referral: dict[str, str] = {}  # application number -> open referral id
         # every application that ever chose a queue, so snapshots can say why one left
         self._choosers: dict[QueueId, set[str]] = {queue_id: set() for queue_id in self._queues}
 
@@ -263,7 +264,7 @@ class QueueBook:
         at = self.position(number, organization_id)
         queue = self._queues[(at.organization_id, at.group)]
         first = queue.tiers[at.tier][0]
-        since = datetime.fromtimestamp(first[0] / 1_000_000, KAZAKHSTAN)
+        since = from_instant_key(first[0]).astimezone(KAZAKHSTAN)
         reasons = [Reason("position", {"position": at.position, "length": at.length})]
         reasons += [
             Reason("ahead.tier", {"tier": int(tier), "count": count})
@@ -304,11 +305,7 @@ class QueueBook:
 
     def _queue_id(self, organization_id: str, group: GroupKey) -> QueueId:
         queue_id = (organization_id, group)
-        if queue_id not in self._queues:
-            raise QueueError(
-                "queue.unknown_queue",
-                f"{organization_id!r} has no group {group.label_ru!r} in this queue book",
-            )
+        self._queue(queue_id)
         return queue_id
 
     def _queue(self, queue_id: QueueId) -> _Queue:
@@ -495,6 +492,7 @@ class QueueBook:
         referred = application.with_status(ApplicationStatus.REFERRED)
         self._free[queue_id] -= 1
         self._referrals[referral.id] = referral
+        self._open_referral[application.number] = referral.id
         self._replace(referred)
         return [
             ReferralIssued(
@@ -532,6 +530,7 @@ class QueueBook:
         if status is ApplicationStatus.ACTIVE:
             self._free[queue_id] += 1
         self._referrals[closed.id] = closed
+        self._open_referral.pop(application.number, None)
         self._replace(changed)
         return [
             ReferralClosed(
@@ -564,9 +563,7 @@ class QueueBook:
     def _transition(self, number: str, status: ApplicationStatus, at: datetime) -> Application:
         require_aware(at, "the time of the change")
         current = self.application(number)
-        if current.status is ApplicationStatus.REFERRED and any(
-            r.is_open and r.application_number == number for r in self._referrals.values()
-        ):
+        if number in self._open_referral:
             raise QueueError(
                 "queue.invalid_operation",
                 f"application #{number} has an open referral; close it first",
