@@ -423,6 +423,15 @@ class Case(NamedTuple):
             policy=self.policy,
         )
 
+    def ensure(self) -> None:
+        ensure_eligible(
+            self.application,
+            self.organizations,
+            policy=self.policy,
+            as_of=self.as_of,
+            active_applications=self.active,
+        )
+
 
 @st.composite
 def any_cases(draw: st.DrawFn) -> Case:
@@ -475,13 +484,7 @@ def personal_data(application: Application) -> list[str]:
 def test_messages_hold_no_personal_data(case: Case) -> None:
     found = case.violations()
     with pytest.raises(IneligibleApplicationError) if found else nullcontext() as caught:
-        ensure_eligible(
-            case.application,
-            case.organizations,
-            policy=case.policy,
-            as_of=case.as_of,
-            active_applications=case.active,
-        )
+        case.ensure()
     errors: list[Exception] = [*found, *([caught.value] if caught is not None else [])]
     for error in errors:
         for secret in personal_data(case.application):
@@ -494,22 +497,10 @@ def test_check_and_ensure_agree(case: Case) -> None:
     found = case.violations()
     assert all(v.code in EligibilityError.CODES for v in found)
     if not found:
-        ensure_eligible(
-            case.application,
-            case.organizations,
-            policy=case.policy,
-            as_of=case.as_of,
-            active_applications=case.active,
-        )
+        case.ensure()
         return
     with pytest.raises(IneligibleApplicationError) as caught:
-        ensure_eligible(
-            case.application,
-            case.organizations,
-            policy=case.policy,
-            as_of=case.as_of,
-            active_applications=case.active,
-        )
+        case.ensure()
     assert described(caught.value.violations) == described(found)
 
 

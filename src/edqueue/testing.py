@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 try:
     from hypothesis import strategies as st
@@ -56,6 +56,9 @@ from edqueue.models import (
     Sex,
     TengeRange,
 )
+
+if TYPE_CHECKING:
+    from edqueue.rules import OrderingPolicy, QueueBook
 
 __all__ = [
     "applicants",
@@ -331,12 +334,12 @@ def applications(
 @st.composite
 def queue_books(
     draw: st.DrawFn,
-    ordering: Any = None,
+    ordering: OrderingPolicy | None = None,
     max_organizations: int = 3,
     max_applications: int = 20,
     birth_years: Sequence[int] = (2021, 2022),
     keep_siblings_together: bool = False,
-) -> Any:
+) -> QueueBook:
     """A :class:`~edqueue.rules.QueueBook` of one locality with submitted applications.
 
     Every organization has a group for each birth year, Russian and Kazakh, general and

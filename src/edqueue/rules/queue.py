@@ -50,6 +50,7 @@ from edqueue.rules.events import (
 )
 from edqueue.rules.explain import Explanation, QueueSnapshot, Reason
 from edqueue.rules.ordering import OrderingPolicy, StandardOrdering, from_instant_key
+from edqueue.rules.policy import policy_date
 
 __all__ = ["QueueBook", "QueuePosition"]
 
@@ -546,11 +547,11 @@ class QueueBook:
     def remove_aged_out(self, limit_date: Callable[[date], date], at: datetime) -> list[QueueEvent]:
         """Remove every application whose child has reached the age limit. O(N log n).
 
-        ``limit_date`` maps a birth date to the date the child reaches the limit (e.g. the
-        dated policy's helper, or ``lambda born: born + relativedelta(years=6)``).
+        ``limit_date`` maps a birth date to the date the child reaches the limit: the dated
+        policy's ``KAZAKHSTAN_POLICY.at(at).age_limit_date``. ``at`` is read as its calendar
+        day in Kazakhstan (:func:`~edqueue.rules.policy.policy_date`).
         """
-        require_aware(at, "the time of the check")
-        today = at.date()
+        today = policy_date(at)
         events: list[QueueEvent] = []
         for number in sorted(self._applications, key=_numeric):
             application = self._applications[number]
