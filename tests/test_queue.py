@@ -382,6 +382,13 @@ def test_every_reason_code_renders_a_whole_sentence(language: str) -> None:
         "since": "05.02.2024 10:15:00",
         "name": "standard",
         "status": "withdrawn",
+        "choice": 1,
+        "organization": "shakhtinsk-saltanat",
+        "group": "2020 ГР русский",
+        "places": 25,
+        "rank": 3,
+        "date": "01.09.2026",
+        "until": "16.02.2024 00:00",
     }
     for code in _TEMPLATES:
         text = Reason(code, params).render(language)

@@ -6,6 +6,7 @@ The public API is what ``__all__`` lists; everything else is internal.
 from importlib.metadata import PackageNotFoundError, version
 
 from edqueue.errors import (
+    AllocationError,
     ApplicationError,
     BenefitError,
     EdqueueError,
@@ -67,6 +68,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "KAZAKHSTAN",
     "MAX_CHOICES",
+    "AllocationError",
     "Applicant",
     "Application",
     "ApplicationError",

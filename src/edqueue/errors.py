@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AllocationError",
     "ApplicationError",
     "BenefitError",
     "EdqueueError",
@@ -214,6 +215,20 @@ class PolicyError(EdqueueError):
     """A policy parameter that is unknown, malformed or not in force on a date."""
 
     CODES = frozenset({"policy.unknown_parameter", "policy.invalid_value", "policy.no_value"})
+
+
+class AllocationError(EdqueueError):
+    """A batch allocation (комплектование) or forecast whose input does not hold together."""
+
+    CODES = frozenset(
+        {
+            "allocation.unknown_queue",
+            "allocation.not_in_queue",
+            "allocation.places",
+            "allocation.duplicate",
+            "allocation.argument",
+        }
+    )
 
 
 def all_codes() -> dict[str, type[EdqueueError]]:

@@ -1,22 +1,43 @@
-"""The rules: dated policy, eligibility, ordering, live queues, explanations and events.
+"""The rules: dated policy, calendar, eligibility, ordering, live queues, explanations,
+events, referrals, batch allocation and forecasts.
 
 Everything a host needs is re-exported here; each module names the source of its rules.
 """
 
+from edqueue.rules.allocation import (
+    Allocation,
+    AllocationAudit,
+    AllocationProblem,
+    BlockingPair,
+    ChoiceOutcome,
+    PriorityInversion,
+    allocate,
+    check_allocation,
+)
+from edqueue.rules.calendar import (
+    KAZAKHSTAN_CALENDAR,
+    WorkingCalendar,
+    add_working_days,
+    deadline,
+    working_days_between,
+)
 from edqueue.rules.eligibility import Organizations, check_eligibility, ensure_eligible
 from edqueue.rules.events import (
     ApplicationRemoved,
     ApplicationSubmitted,
     ApplicationWithdrawn,
     BenefitChanged,
+    BenefitConfirmed,
     ChoicesChanged,
     PlaceFreed,
     QueueEvent,
     QueueId,
     ReferralClosed,
     ReferralIssued,
+    StopListed,
 )
 from edqueue.rules.explain import Explanation, PositionChange, QueueSnapshot, Reason, diff
+from edqueue.rules.forecast import Estimate, Forecast, simulate
 from edqueue.rules.ordering import (
     BenefitTime,
     OrderingPolicy,
@@ -37,20 +58,31 @@ from edqueue.rules.policy import (
     policy_date,
 )
 from edqueue.rules.queue import QueueBook, QueuePosition
+from edqueue.rules.referrals import AllocationRound, ReferralDesk, referral_hold
 
 __all__ = [
+    "KAZAKHSTAN_CALENDAR",
     "KAZAKHSTAN_POLICY",
     "PARAMETER_NAMES",
+    "Allocation",
+    "AllocationAudit",
+    "AllocationProblem",
+    "AllocationRound",
     "ApplicationRemoved",
     "ApplicationSubmitted",
     "ApplicationWithdrawn",
     "BenefitChanged",
+    "BenefitConfirmed",
     "BenefitTime",
+    "BlockingPair",
+    "ChoiceOutcome",
     "ChoicesChanged",
     "DatedValue",
     "Duration",
     "DurationUnit",
+    "Estimate",
     "Explanation",
+    "Forecast",
     "OrderingPolicy",
     "Organizations",
     "ParameterHistory",
@@ -58,6 +90,7 @@ __all__ = [
     "Policy",
     "PolicyValues",
     "PositionChange",
+    "PriorityInversion",
     "QueueBook",
     "QueueEvent",
     "QueueId",
@@ -66,12 +99,22 @@ __all__ = [
     "RatioOrdering",
     "Reason",
     "ReferralClosed",
+    "ReferralDesk",
     "ReferralIssued",
     "SortKey",
     "StandardOrdering",
+    "StopListed",
+    "WorkingCalendar",
+    "add_working_days",
+    "allocate",
+    "check_allocation",
     "check_eligibility",
+    "deadline",
     "diff",
     "ensure_eligible",
     "policy_date",
     "rank",
+    "referral_hold",
+    "simulate",
+    "working_days_between",
 ]

@@ -17,12 +17,14 @@ __all__ = [
     "ApplicationSubmitted",
     "ApplicationWithdrawn",
     "BenefitChanged",
+    "BenefitConfirmed",
     "ChoicesChanged",
     "PlaceFreed",
     "QueueEvent",
     "QueueId",
     "ReferralClosed",
     "ReferralIssued",
+    "StopListed",
 ]
 
 QueueId = tuple[str, GroupKey]
@@ -95,10 +97,19 @@ class PlaceFreed(QueueEvent):
 
 @attrs.frozen(kw_only=True)
 class ReferralIssued(QueueEvent):
-    """A referral went to an application; it left the queues while the referral is open."""
+    """A referral went to an application; it left the queues while the referral is open.
+
+    ``organization_id`` and ``group`` say where; ``deadline`` is when the referral lapses
+    unless used; ``confirm_by`` is set when an extraordinary benefit must be confirmed by
+    then or the referral is cancelled.
+    """
 
     number: str
     referral_id: str
+    organization_id: str
+    group: GroupKey
+    deadline: datetime
+    confirm_by: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -108,3 +119,20 @@ class ReferralClosed(QueueEvent):
     number: str
     referral_id: str
     outcome: str
+
+
+@attrs.frozen(kw_only=True)
+class StopListed(QueueEvent):
+    """The application is on the stop list (стоп-лист) until ``until``: it keeps its place
+    and its original queue date, but no referral is offered to it before then."""
+
+    number: str
+    until: datetime
+
+
+@attrs.frozen(kw_only=True)
+class BenefitConfirmed(QueueEvent):
+    """The extraordinary benefit behind an open referral was confirmed in time."""
+
+    number: str
+    referral_id: str

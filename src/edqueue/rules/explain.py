@@ -65,7 +65,10 @@ class Reason:
 
     Codes: ``position``, ``ahead.tier``, ``tier.starts``, ``ordering``, ``ahead.joined``,
     ``ahead.moved_up``, ``ahead.left``, ``ahead.fell_behind``, ``own.tier``, ``own.joined``,
-    ``own.left``.
+    ``own.left``; for a batch allocation ``allocation.placed``, ``allocation.full``,
+    ``allocation.no_places``, ``allocation.not_needed``, ``allocation.nothing``; for an
+    application that may not take a place now ``hold.stop_list``, ``hold.desired_date``,
+    ``hold.too_young``, ``hold.age_limit``.
     """
 
     code: str
@@ -123,6 +126,45 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "own.joined": ("You joined this queue", "Заявление встало в эту очередь"),
     "own.left": ("You left this queue: {status}", "Заявление вышло из очереди: {status}"),
+    "allocation.placed": (
+        "Choice {choice} ({organization}, {group}): referral, place {rank} of {places}",
+        "Выбор {choice} ({organization}, {group}): направление, место {rank} из {places}",
+    ),
+    "allocation.full": (
+        "Choice {choice} ({organization}, {group}): all {places} place(s) went to "
+        "applications ranked higher; the last one placed had {tier} and counts from {since}",
+        "Выбор {choice} ({organization}, {group}): все места ({places}) получили заявления "
+        "выше в очереди; последнее из них {tier}, учитывается с {since}",
+    ),
+    "allocation.no_places": (
+        "Choice {choice} ({organization}, {group}): no free places in this round",
+        "Выбор {choice} ({organization}, {group}): в этом раунде свободных мест нет",
+    ),
+    "allocation.not_needed": (
+        "Choice {choice} ({organization}, {group}): not needed, a preferred choice was given",
+        "Выбор {choice} ({organization}, {group}): не понадобился, получено направление "
+        "по более желанному выбору",
+    ),
+    "allocation.nothing": (
+        "No place in this round; the application keeps its place in every queue",
+        "В этом раунде места нет; заявление сохраняет место во всех очередях",
+    ),
+    "hold.stop_list": (
+        "On the stop list until {until}; the place in the queue is kept",
+        "В стоп-листе до {until}; место в очереди сохраняется",
+    ),
+    "hold.desired_date": (
+        "Waits for the desired referral date {date}",
+        "Ожидает желаемой даты направления {date}",
+    ),
+    "hold.too_young": (
+        "The child may receive a referral from {date}",
+        "Ребёнок может получить направление с {date}",
+    ),
+    "hold.age_limit": (
+        "The child reached the age limit on {date}",
+        "Ребёнок достиг предельного возраста {date}",
+    ),
 }
 
 

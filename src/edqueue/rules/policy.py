@@ -62,8 +62,8 @@ class DurationUnit(enum.StrEnum):
     """What a :class:`Duration` counts: calendar days, working days or minutes.
 
     The sources often say "5 days" without saying which; each parameter states the unit we
-    chose and why. Counting working days (the Kazakhstan calendar of holidays and moved
-    days off) belongs to a later module; here the unit is only recorded.
+    chose and why. :mod:`edqueue.rules.calendar` counts working days (Kazakhstan's
+    holidays and moved days off) and turns a duration into a deadline.
     """
 
     CALENDAR_DAYS = "calendar_days"
@@ -173,7 +173,8 @@ _SPECS: Final[Mapping[str, _Spec]] = {
         units=_DAYS,
     ),
     "stop_list_period": _Spec(
-        "How long an application stays in the stop list after its referral expired unused.",
+        "How long an application stays in the stop list after it declined a referral or "
+        "let it expire.",
         "days",
         0,
         units=_DAYS,
@@ -259,8 +260,8 @@ class PolicyValues:
     Regional practice of Astana, extraordinary categories: "you are given 5 working days to
     do this" (bilim.astana.kz/en/archives/49457)."""
     stop_list_period: Duration = attrs.field(validator=_valid("stop_list_period"))
-    """How long an application stays in the stop list (стоп-лист) after its referral expired
-    unused; 0 means no stop list.
+    """How long an application stays in the stop list (стоп-лист) after it declined a
+    referral or let it expire; 0 means no stop list.
 
     Regional practice: Almaty 2023, "очередь ребенка пойдет в стоп-лист на 10 дней"; Astana,
     "taken to STOP LIST for 10 days" (bilim.astana.kz/en/archives/49453). Neither says

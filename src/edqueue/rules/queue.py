@@ -300,6 +300,41 @@ class QueueBook:
             statuses={n: self._applications[n].status.value for n in self._choosers[queue_id]},
         )
 
+    def units(self, organization_id: str, group: GroupKey) -> list[tuple[str, ...]]:
+        """One queue in order, as units that take places together. O(n).
+
+        Each unit is one application, or, with ``keep_siblings_together``, the siblings that
+        stand together (in their order), at the place of the first of them.
+        """
+        queue_id = self._queue_id(organization_id, group)
+        if not self._siblings:
+            return [(number,) for number in self._iter_queue(queue_id)]
+        units: dict[tuple[int, ...], list[str]] = {}
+        for element in self._ordering.merge(self._queues[queue_id].tiers):
+            units.setdefault(element[:2], []).append(_number_of(element))
+        return [tuple(unit) for unit in units.values()]
+
+    def tiers(self, organization_id: str, group: GroupKey) -> dict[Tier, list[str]]:
+        """One queue's numbers per tier, each in order (what the ordering merges). O(n)."""
+        queue = self._queue(self._queue_id(organization_id, group))
+        return {tier: [_number_of(e) for e in elements] for tier, elements in queue.tiers.items()}
+
+    def referrals(self) -> list[Referral]:
+        """Every referral recorded in the book, open or closed, in the order recorded. O(r)."""
+        return list(self._referrals.values())
+
+    def open_referrals(self) -> list[Referral]:
+        """Every referral still waiting for its family, by application number. O(r log r)."""
+        return [
+            self._referrals[self._open_referral[number]]
+            for number in sorted(self._open_referral, key=_numeric)
+        ]
+
+    def open_referral(self, number: str) -> Referral | None:
+        """The open referral of application ``number``, if it has one. O(1)."""
+        referral_id = self._open_referral.get(number)
+        return None if referral_id is None else self._referrals[referral_id]
+
     def _iter_queue(self, queue_id: QueueId) -> Iterator[str]:
         queue = self._queue(queue_id)
         return map(_number_of, self._ordering.merge(queue.tiers))
@@ -501,6 +536,9 @@ class QueueBook:
                 queues=application.group_keys,
                 number=application.number,
                 referral_id=referral.id,
+                organization_id=referral.organization_id,
+                group=referral.group,
+                deadline=referral.deadline,
                 reason="referral issued",
             )
         ]
@@ -555,8 +593,8 @@ class QueueBook:
         events: list[QueueEvent] = []
         for number in sorted(self._applications, key=_numeric):
             application = self._applications[number]
-            if application.status.is_final:
-                continue
+            if application.status.is_final or number in self._open_referral:
+                continue  # a child holding a referral may still use it
             if limit_date(application.child.birth_date) <= today:
                 events += self.remove(number, at, "child reached the age limit")
         return events

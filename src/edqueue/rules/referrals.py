@@ -1,0 +1,501 @@
+"""Referrals (направления): who gets a freed place, by when, and what happens next.
+
+A :class:`ReferralDesk` runs the life cycle of referrals over a
+:class:`~edqueue.rules.queue.QueueBook` with the dated policy and the working-day calendar:
+
+* **A place frees** in a group: the referral goes to the first application in that queue that
+  may take a place now (:func:`referral_hold` says why another may not: its desired date has
+  not come, the child is too young, it is on the stop list). Twins kept together as one unit
+  get referrals only when the group has places for all of them; otherwise the places go on
+  down the queue and the twins keep their place. Source: DOMAIN.md, "Referral"; seed step 2
+  («Сразу, при появлении места» / «С желаемой даты»); the minimum age is the policy's
+  ``referral_min_age_months``.
+* **Deadline**: the policy's ``referral_enrolment_window`` (5 working days) counted by the
+  calendar (:mod:`edqueue.rules.calendar`). Source: Almaty 2023 «в течение пяти рабочих
+  дней»; Astana (bilim.astana.kz/en/archives/49434).
+* **Used**: the child enrolled, the application leaves every queue for good and frees nothing.
+* **Declined or expired**: the place goes to the next in line; the application is back in
+  its queues with its original queue date but on the stop list for the policy's
+  ``stop_list_period`` (10 days). Source: Astana, "taken to STOP LIST for 10 days ... you
+  return to the queue according to the original date" (bilim.astana.kz/en/archives/49453);
+  Almaty 2023 «стоп-лист на 10 дней».
+* **Extraordinary benefit**: a referral issued on an extraordinary benefit must have the
+  benefit confirmed within the policy's ``benefit_confirmation_window`` (5 working days);
+  otherwise the referral is cancelled and the benefit lapses, so the child stands in the
+  general tier at its original date. Source: Astana, "you are given 5 working days to do
+  this ... returns to the place without an exemption, according to your queuing date"
+  (bilim.astana.kz/en/archives/49457).
+
+Every command returns the typed events (:mod:`edqueue.rules.events`) with the reason in each.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from edqueue.errors import QueueError
+from edqueue.models import (
+    KAZAKHSTAN,
+    Application,
+    GroupKey,
+    Referral,
+    Tier,
+    require_aware,
+)
+from edqueue.rules.allocation import Allocation, AllocationProblem, allocate
+from edqueue.rules.calendar import KAZAKHSTAN_CALENDAR, WorkingCalendar
+from edqueue.rules.events import (
+    BenefitConfirmed,
+    QueueEvent,
+    QueueId,
+    ReferralIssued,
+    StopListed,
+)
+from edqueue.rules.explain import Reason
+from edqueue.rules.ordering import from_instant_key
+from edqueue.rules.policy import KAZAKHSTAN_POLICY, Policy, PolicyValues, policy_date
+from edqueue.rules.queue import QueueBook
+
+__all__ = ["AllocationRound", "ReferralDesk", "referral_hold"]
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.astimezone(KAZAKHSTAN):%d.%m.%Y %H:%M}"
+
+
+def referral_hold(
+    application: Application,
+    at: datetime,
+    values: PolicyValues,
+    stop_until: datetime | None = None,
+) -> Reason | None:
+    """Why ``application`` may not take a place at ``at``, or ``None`` if it may. O(1).
+
+    In this order: on the stop list until ``stop_until`` (``hold.stop_list``); its desired
+    referral date is still ahead (``hold.desired_date``); the child is younger than the
+    policy's ``referral_min_age_months`` (``hold.too_young``); the child has reached the
+    age limit (``hold.age_limit``). Dates are read in Kazakhstan.
+
+    >>> from datetime import datetime
+    >>> from edqueue.sample import seed_application
+    >>> values = KAZAKHSTAN_POLICY.at(datetime(2022, 1, 10, tzinfo=KAZAKHSTAN))
+    >>> referral_hold(seed_application(), datetime(2022, 1, 10, tzinfo=KAZAKHSTAN), values)
+    Reason(code='hold.too_young', params={'date': '23.06.2022'})
+    """
+    if stop_until is not None and require_aware(at, "the time") < stop_until:
+        return Reason("hold.stop_list", {"until": _day(stop_until)})
+    today = policy_date(at)
+    desired = application.referral.desired_date
+    if desired is not None and desired > today:
+        return Reason("hold.desired_date", {"date": f"{desired:%d.%m.%Y}"})
+    born = application.child.birth_date
+    old_enough = values.referral_min_age_date(born)
+    if old_enough > today:
+        return Reason("hold.too_young", {"date": f"{old_enough:%d.%m.%Y}"})
+    if values.has_reached_age_limit(born, today):
+        return Reason("hold.age_limit", {"date": f"{values.age_limit_date(born):%d.%m.%Y}"})
+    return None
+
+
+@attrs.frozen
+class AllocationRound:
+    """A batch allocation run by :meth:`ReferralDesk.allocate`: its result, the referrals it
+    issued, their events, and why each application got what it got.
+
+    ``waiting`` holds the applications that stood in the queues but could not take part
+    (with the :func:`referral_hold` reason); they kept their places.
+    """
+
+    at: datetime
+    allocation: Allocation
+    referrals: tuple[Referral, ...]
+    events: tuple[QueueEvent, ...]
+    waiting: Mapping[str, Reason]
+    _last: Mapping[QueueId, tuple[Tier, str]] = attrs.field(alias="last")
+
+    def explain(self, number: str) -> tuple[Reason, ...]:
+        """Why ``number`` got its choice or not, choice by choice. O(c n).
+
+        Raises ``allocation.not_in_queue`` for an application that was not in the round.
+        """
+        hold = self.waiting.get(number)
+        if hold is not None:
+            return (hold,)
+        reasons: list[Reason] = []
+        for outcome in self.allocation.outcomes(number):
+            params: dict[str, str | int] = {
+                "choice": outcome.choice,
+                "organization": outcome.queue[0],
+                "group": outcome.queue[1].label_ru,
+                "places": outcome.places,
+            }
+            if outcome.outcome == "placed":
+                params["rank"] = outcome.rank or 0
+            elif outcome.outcome == "full" and outcome.queue in self._last:
+                tier, since = self._last[outcome.queue]
+                params.update(tier=int(tier), since=since)
+            reasons.append(Reason(f"allocation.{outcome.outcome}", params))
+        if number not in self.allocation.assignment:
+            reasons.append(Reason("allocation.nothing"))
+        return tuple(reasons)
+
+
+class ReferralDesk:
+    """Issues and closes referrals over a queue book, by the policy and the calendar.
+
+    The desk keeps what the book does not: the stop list and the benefit confirmations due.
+    Referral ids are ``"{prefix}-{n}"``, numbered in issue order. Complexities use n for the
+    size of one queue.
+
+    >>> from datetime import datetime
+    >>> from edqueue.sample import seed_application, shakhtinsk_organizations
+    >>> desk = ReferralDesk(QueueBook(shakhtinsk_organizations()))
+    >>> _ = desk.book.submit(seed_application())
+    >>> events = desk.offer_all(datetime(2024, 2, 5, 12, 0, tzinfo=KAZAKHSTAN))
+    >>> [(e.kind, e.number, e.organization_id, f"{e.deadline:%d.%m.%Y}") for e in events]
+    [('referral_issued', '1292583', 'shakhtinsk-saltanat', '13.02.2024')]
+    """
+
+    def __init__(
+        self,
+        book: QueueBook,
+        *,
+        policy: Policy = KAZAKHSTAN_POLICY,
+        calendar: WorkingCalendar = KAZAKHSTAN_CALENDAR,
+        prefix: str = "R",
+    ) -> None:
+        self._book = book
+        self._policy = policy
+        self._calendar = calendar
+        self._prefix = prefix
+        self._issued = 0
+        self._stop_until: dict[str, datetime] = {}
+        self._confirm_by: dict[str, datetime] = {}  # referral id -> confirmation deadline
+
+    @property
+    def book(self) -> QueueBook:
+        """The queue book the desk works on."""
+        return self._book
+
+    @property
+    def policy(self) -> Policy:
+        """The dated policy the desk reads its windows from."""
+        return self._policy
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar that counts the windows."""
+        return self._calendar
+
+    def stop_list(self, at: datetime) -> dict[str, datetime]:
+        """Applications on the stop list at ``at``, with the end of their stay."""
+        require_aware(at, "the time")
+        return {n: until for n, until in sorted(self._stop_until.items()) if at < until}
+
+    def confirmation_due(self, referral_id: str) -> datetime | None:
+        """When the benefit behind an open referral must be confirmed by, if it must."""
+        return self._confirm_by.get(referral_id)
+
+    def hold(self, number: str, at: datetime) -> Reason | None:
+        """Why application ``number`` may not take a place at ``at`` (see
+        :func:`referral_hold`), or ``None``."""
+        application = self._book.application(number)
+        return referral_hold(application, at, self._policy.at(at), self._stop_until.get(number))
+
+    # --- places freeing ----------------------------------------------------------------
+
+    def submit(self, application: Application) -> list[QueueEvent]:
+        """Add a submitted application to the book, then offer the free places of its queues
+        at its submission time (a place may be waiting for someone who may take it). O(c n).
+        """
+        events = self._book.submit(application)
+        for organization_id, group in application.group_keys:
+            events += self.offer(organization_id, group, application.submitted_at)
+        return events
+
+    def free_place(
+        self, organization_id: str, group: GroupKey, at: datetime, count: int = 1
+    ) -> list[QueueEvent]:
+        """``count`` places freed in a group; they are offered at once. O(n)."""
+        events = self._book.free_place(organization_id, group, at, count)
+        return events + self.offer(organization_id, group, at)
+
+    def offer(self, organization_id: str, group: GroupKey, at: datetime) -> list[QueueEvent]:
+        """Offer the group's free places to the first in its queue who may take one. O(n).
+
+        Units that may not take a place now, or twins for whom the group has too few places,
+        are passed over and keep their place; the reason of each referral says how many
+        were passed over and why.
+        """
+        require_aware(at, "the time of the offer")
+        free = self._book.free_places(organization_id, group)
+        if free == 0:
+            return []
+        values = self._policy.at(at)
+        events: list[QueueEvent] = []
+        passed: Counter[str] = Counter()
+        for unit in self._book.units(organization_id, group):
+            if free == 0:
+                break
+            holds = [
+                referral_hold(self._book.application(n), at, values, self._stop_until.get(n))
+                for n in unit
+            ]
+            hold = next((h for h in holds if h is not None), None)
+            if hold is not None:
+                passed[hold.code] += len(unit)
+                continue
+            if len(unit) > free:
+                passed["hold.siblings"] += len(unit)
+                continue
+            reason = _first_in_line(passed)
+            for number in unit:
+                events += self._issue(number, (organization_id, group), at, values, reason)
+            free -= len(unit)
+        return events
+
+    def offer_all(self, at: datetime) -> list[QueueEvent]:
+        """Offer the free places of every group, group by group in the order of queue ids.
+
+        For a place that frees now use :meth:`free_place`; this catches places that found no
+        one earlier (everyone in line was waiting). For many places at once prefer
+        :meth:`allocate`, which also respects each family's order of choices.
+        """
+        events: list[QueueEvent] = []
+        for organization_id, group in self._book.queue_ids():
+            events += self.offer(organization_id, group, at)
+        return events
+
+    # --- the family's answer -------------------------------------------------------------
+
+    def use(self, referral_id: str, at: datetime) -> list[QueueEvent]:
+        """The child enrolled: the application leaves every queue; the place stays taken.
+
+        Raises ``queue.invalid_operation`` while an extraordinary benefit behind the
+        referral still waits for its confirmation (:meth:`confirm_benefit`).
+        """
+        if referral_id in self._confirm_by:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"referral {referral_id!r} waits for the extraordinary benefit to be "
+                "confirmed; confirm it before enrolment",
+            )
+        return self._book.use_referral(referral_id, at)
+
+    def decline(self, referral_id: str, at: datetime) -> list[QueueEvent]:
+        """The family declined: stop list, and the place goes to the next in line. O(n)."""
+        referral = self._book.referral(referral_id)
+        events = self._book.decline_referral(referral_id, at)
+        return events + self._after_refusal(referral, at, at)
+
+    def confirm_benefit(self, referral_id: str, at: datetime) -> list[QueueEvent]:
+        """The extraordinary benefit behind an open referral is confirmed in time. O(1).
+
+        Raises ``queue.invalid_operation`` when the referral needs no confirmation, is no
+        longer open, or the window closed (:meth:`advance` then cancels it).
+        """
+        require_aware(at, "the confirmation time")
+        referral = self._book.referral(referral_id)
+        due = self._confirm_by.get(referral_id)
+        if due is None or not referral.is_open:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"referral {referral_id!r} has no benefit confirmation pending",
+            )
+        if at >= due:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"the confirmation window of referral {referral_id!r} closed at {_day(due)}",
+            )
+        del self._confirm_by[referral_id]
+        return [
+            BenefitConfirmed(
+                at=at,
+                queues=(),
+                number=referral.application_number,
+                referral_id=referral_id,
+                reason="extraordinary benefit confirmed",
+            )
+        ]
+
+    def withdraw(self, number: str, at: datetime) -> list[QueueEvent]:
+        """The family withdraws; an open referral is cancelled first and its place offered
+        to the next in line, so the place is freed once. O(c log n + n)."""
+        referral = self._book.open_referral(number)
+        events: list[QueueEvent] = []
+        if referral is not None:
+            events += self._book.cancel_referral(referral.id, at, "application withdrawn")
+            self._confirm_by.pop(referral.id, None)
+        events += self._book.withdraw(number, at)
+        if referral is not None:
+            events += self.offer(referral.organization_id, referral.group, at)
+        return events
+
+    # --- time passing ----------------------------------------------------------------------
+
+    def advance(self, at: datetime) -> list[QueueEvent]:
+        """Apply everything due by ``at``, in time order, then offer the free places.
+
+        Benefit confirmations past their window cancel their referrals (the benefit lapses);
+        referrals past their deadline expire (stop list); children who reached the age limit
+        leave the queues; each freed place goes to the next in line. O(r log r + N + Q) for r
+        open referrals.
+        """
+        require_aware(at, "the time")
+        due: list[tuple[datetime, int, str]] = []
+        for referral in self._book.open_referrals():
+            confirm_by = self._confirm_by.get(referral.id)
+            if confirm_by is not None and confirm_by <= min(at, referral.deadline):
+                due.append((confirm_by, 0, referral.id))
+            elif referral.deadline <= at:
+                due.append((referral.deadline, 1, referral.id))
+        events: list[QueueEvent] = []
+        for when, kind, referral_id in sorted(due):
+            referral = self._book.referral(referral_id)
+            if kind == 0:
+                events += self._unconfirmed(referral, when, at)
+            else:
+                events += self._book.expire_referral(referral_id, when)
+                events += self._after_refusal(referral, when, at)
+        events += self._book.remove_aged_out(self._policy.at(at).age_limit_date, at)
+        self._stop_until = {n: u for n, u in self._stop_until.items() if u > at}
+        return events + self.offer_all(at)
+
+    # --- batch allocation --------------------------------------------------------------------
+
+    def allocate(self, at: datetime) -> AllocationRound:
+        """Fill every group's free places at once (комплектование) and issue the referrals.
+
+        Every active application that may take a place now takes part with its choices in
+        its order; the others wait and keep their places (``AllocationRound.waiting``). The
+        allocation is :func:`~edqueue.rules.allocation.allocate` (deferred acceptance).
+        Each child counts alone here, twins included. O(Q + N c log p).
+        """
+        require_aware(at, "the time of the round")
+        values = self._policy.at(at)
+        book = self._book
+        queues = {q: book.queue(*q) for q in book.queue_ids()}
+        places = {q: book.free_places(*q) for q in queues}
+        choices: dict[str, tuple[QueueId, ...]] = {}
+        waiting: dict[str, Reason] = {}
+        standing = {number for order in queues.values() for number in order}
+        for number in sorted(standing, key=lambda n: (len(n), n)):
+            application = book.application(number)
+            hold = referral_hold(application, at, values, self._stop_until.get(number))
+            if hold is None:
+                choices[number] = application.group_keys
+            else:
+                waiting[number] = hold
+        allocation = allocate(AllocationProblem(choices=choices, queues=queues, places=places))
+        events: list[QueueEvent] = []
+        for number, queue_id in allocation.assignment.items():
+            choice = choices[number].index(queue_id) + 1
+            events += self._issue(
+                number, queue_id, at, values, f"batch allocation: choice {choice}"
+            )
+        referrals = tuple(
+            self._book.referral(e.referral_id) for e in events if isinstance(e, ReferralIssued)
+        )
+        last: dict[QueueId, tuple[Tier, str]] = {}
+        for queue_id in places:
+            holders = allocation.holders(queue_id)
+            if holders:
+                tier, key = book.ordering.tier_and_key(book.application(holders[-1]))
+                last[queue_id] = (tier, _day(from_instant_key(key[0])))
+        return AllocationRound(
+            at=at,
+            allocation=allocation,
+            referrals=referrals,
+            events=tuple(events),
+            waiting=waiting,
+            last=last,
+        )
+
+    # --- inside ------------------------------------------------------------------------------
+
+    def _issue(
+        self, number: str, queue_id: QueueId, at: datetime, values: PolicyValues, reason: str
+    ) -> list[QueueEvent]:
+        application = self._book.application(number)
+        referral = Referral(
+            id=self._next_id(),
+            application_number=number,
+            organization_id=queue_id[0],
+            group=queue_id[1],
+            issued_at=at,
+            deadline=self._calendar.deadline(at, values.referral_enrolment_window),
+        )
+        confirm_by = None
+        if application.tier is Tier.EXTRAORDINARY:
+            confirm_by = self._calendar.deadline(at, values.benefit_confirmation_window)
+        events = self._book.issue_referral(referral)
+        if confirm_by is not None:
+            self._confirm_by[referral.id] = confirm_by
+        return [
+            attrs.evolve(e, confirm_by=confirm_by, reason=reason)
+            if isinstance(e, ReferralIssued)
+            else e
+            for e in events
+        ]
+
+    def _next_id(self) -> str:
+        while True:
+            self._issued += 1
+            candidate = f"{self._prefix}-{self._issued}"
+            try:
+                self._book.referral(candidate)
+            except QueueError:
+                return candidate
+
+    def _after_refusal(
+        self, referral: Referral, at: datetime, offer_at: datetime
+    ) -> list[QueueEvent]:
+        """Stop list from ``at`` for a declined or expired referral, then offer its place
+        at ``offer_at`` (later than ``at`` when :meth:`advance` catches up)."""
+        self._confirm_by.pop(referral.id, None)
+        events: list[QueueEvent] = []
+        period = self._policy.at(at).stop_list_period
+        number = referral.application_number
+        if period.amount > 0:
+            until = self._calendar.deadline(at, period)
+            self._stop_until[number] = until
+            outcome = self._book.referral(referral.id).status.value
+            events.append(
+                StopListed(
+                    at=at,
+                    queues=self._book.application(number).group_keys,
+                    number=number,
+                    until=until,
+                    reason=f"referral {outcome}: stop list for {period}",
+                )
+            )
+        return events + self.offer(referral.organization_id, referral.group, offer_at)
+
+    def _unconfirmed(
+        self, referral: Referral, at: datetime, offer_at: datetime
+    ) -> list[QueueEvent]:
+        """Cancel a referral whose extraordinary benefit was not confirmed; the benefit
+        lapses and the child stands in the general tier at its original date."""
+        del self._confirm_by[referral.id]
+        reason = "extraordinary benefit not confirmed in time"
+        events = self._book.cancel_referral(referral.id, at, reason)
+        events += self._book.expire_benefit(referral.application_number, at)
+        return events + self.offer(referral.organization_id, referral.group, offer_at)
+
+
+def _first_in_line(passed: Mapping[str, int]) -> str:
+    if not passed:
+        return "first in line"
+    words = {
+        "hold.stop_list": "on the stop list",
+        "hold.desired_date": "waiting for their desired date",
+        "hold.too_young": "too young",
+        "hold.age_limit": "at the age limit",
+        "hold.siblings": "twins without enough places",
+    }
+    skipped = ", ".join(f"{count} {words[code]}" for code, count in sorted(passed.items()))
+    return f"first in line who may take a place now (passed over: {skipped})"
