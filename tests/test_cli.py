@@ -23,6 +23,14 @@ def test_demo_prints_the_seed_application_masked(capsys: pytest.CaptureFixture[s
     assert out.count("Позиция 1 из 1") == 2  # 05.02.2024 is before Kazakhstan moved to UTC+5
     assert "200623500011" not in out
     assert "+77010000001" not in out
+    # the batch round: Saltanat's 2 places go to the benefit holder and the seed
+    assert "Направление R-1: #1292583 в shakhtinsk-saltanat" in out
+    assert "Направление R-2: #1292601 в shakhtinsk-saltanat" in out
+    assert "все места (2) получили заявления выше в очереди" in out
+    assert "Ожидает желаемой даты направления 01.09.2024" in out
+    assert "#1292614: Оценка, не обещание" in out
+    for clear in ("200314600018", "920505300017", "+77010000002"):
+        assert clear not in out
 
 
 def test_errors_are_one_line_with_the_code(

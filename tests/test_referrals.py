@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from edqueue import (
     KAZAKHSTAN,
+    AllocationError,
     Application,
     ApplicationStatus,
     BenefitCategory,
@@ -370,6 +371,27 @@ def test_simulate_is_labelled_and_follows_the_queue() -> None:
     assert [late[n].ages_out for n in "45"] == [date(2026, 6, 23)] * 2
     assert "age limit (23.06.2026)" in late["5"].render()
     assert desk.book.queue(SALTANAT, RU_2020) == ["1", "2", "3", "4", "5"]  # unchanged
+
+
+def test_a_place_nobody_may_take_yet_stays_free_in_the_forecast() -> None:
+    desk = empty_desk(free=1)
+    desk.book.submit(application(1, desired=date(2024, 5, 1)))
+    forecast = simulate(desk.book, 0.0, 12, start=DAY0)
+    assert forecast["1"].month == date(2024, 5, 1)
+    assert forecast["1"].queue == (SALTANAT, RU_2020)
+
+
+def test_forecast_arguments_are_checked() -> None:
+    book = empty_desk().book
+    with pytest.raises(AllocationError) as months:
+        simulate(book, 1.0, 0, start=DAY0)
+    assert months.value.code == "allocation.argument"
+    with pytest.raises(AllocationError) as rate:
+        simulate(book, -1.0, 3, start=DAY0)
+    assert rate.value.code == "allocation.places"
+    with pytest.raises(AllocationError) as unknown:
+        simulate(book, {("nowhere", RU_2020): 1.0}, 3, start=DAY0)
+    assert unknown.value.code == "allocation.unknown_queue"
 
 
 # --- a stateful test of the desk -------------------------------------------------------------

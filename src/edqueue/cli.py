@@ -9,12 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from edqueue import __version__
 from edqueue.errors import EdqueueError
-from edqueue.models import Application, LegalRepresentativeStatus, Organization
-from edqueue.rules import QueueBook
-from edqueue.sample import LOCALITY, seed_application, shakhtinsk_organizations
+from edqueue.models import KAZAKHSTAN, Application, LegalRepresentativeStatus, Organization
+from edqueue.rules import QueueBook, ReferralDesk, simulate
+from edqueue.sample import (
+    LOCALITY,
+    neighbour_applications,
+    seed_application,
+    shakhtinsk_organizations,
+)
 
 __all__ = ["main"]
 
@@ -82,7 +88,34 @@ def _demo(_: argparse.Namespace) -> int:
         print(f"  {position.organization_id}, {position.group.label_ru}:")
         for line in explanation.render("ru"):
             print(f"    {line}")
+    _demo_round(book)
     return 0
+
+
+def _demo_round(book: QueueBook) -> None:
+    """Three more families join; a batch round gives Saltanat's 2 free places."""
+    desk = ReferralDesk(book)
+    for application in neighbour_applications():
+        book.submit(application)
+    at = datetime(2024, 2, 9, 9, 0, tzinfo=KAZAKHSTAN)
+    print()
+    print("Ещё три заявления (вымышленные); комплектование 09.02.2024 (ReferralDesk.allocate):")
+    round_ = desk.allocate(at)
+    for number in book.numbers():
+        print(f"  #{number}:")
+        for reason in round_.explain(number):
+            print(f"    {reason.render('ru')}")
+    for referral in round_.referrals:
+        print(
+            f"  Направление {referral.id}: #{referral.application_number} в "
+            f"{referral.organization_id}, {referral.group.label_ru}, действительно до "
+            f"{referral.deadline:%d.%m.%Y %H:%M}"
+        )
+    forecast = simulate(book, 0.5, 12, start=at)
+    print("  Прогноз при 0,5 освободившегося места в месяц в каждой группе:")
+    for number in book.numbers():
+        if book.application(number).status.value == "active":
+            print(f"    #{number}: {forecast[number].render('ru')}")
 
 
 def _parser() -> argparse.ArgumentParser:

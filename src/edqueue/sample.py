@@ -15,6 +15,9 @@ from edqueue.models import (
     KAZAKHSTAN,
     Applicant,
     Application,
+    BenefitCategory,
+    BenefitClaim,
+    BenefitStatus,
     BirthCertificate,
     Child,
     Choice,
@@ -32,7 +35,12 @@ from edqueue.models import (
     TengeRange,
 )
 
-__all__ = ["LOCALITY", "seed_application", "shakhtinsk_organizations"]
+__all__ = [
+    "LOCALITY",
+    "neighbour_applications",
+    "seed_application",
+    "shakhtinsk_organizations",
+]
 
 LOCALITY = "г. Шахтинск"
 _BIRTH_YEARS = range(2020, 2025)
@@ -104,4 +112,71 @@ def seed_application() -> Application:
         consents={Consent.NOTIFICATIONS, Consent.OFFER_AGREEMENT},
         representative_status=LegalRepresentativeStatus.CONFIRMED,
         submitted_at=datetime(2024, 2, 5, 10, 15, tzinfo=KAZAKHSTAN),
+    )
+
+
+def _neighbour(
+    number: str,
+    applicant_iin: str,
+    child_iin: str,
+    born: date,
+    submitted: datetime,
+    choices: tuple[Choice, ...],
+    *,
+    benefit: BenefitClaim | None = None,
+    referral: ReferralPreference | None = None,
+) -> Application:
+    return Application(
+        number=number,
+        applicant=Applicant(
+            iin=applicant_iin, name=FullName("Сапарова", "Дина"), phone="+7 701 000 00 02"
+        ),
+        child=Child(iin=child_iin, name=FullName("Сапаров", "Арман"), birth_date=born),
+        choices=choices,
+        referral=referral or ReferralPreference.immediately(),
+        benefit=benefit,
+        consents={Consent.NOTIFICATIONS, Consent.OFFER_AGREEMENT},
+        representative_status=LegalRepresentativeStatus.CONFIRMED,
+        submitted_at=submitted,
+    )
+
+
+def neighbour_applications() -> tuple[Application, ...]:
+    """Three more applications for the seed's queues, invented for the demo and the docs.
+
+    #1292601 has a verified first-priority benefit (a large family, category 8), so it
+    stands ahead of the seed's application at Saltanat; #1292614 comes after it; #1292620
+    wants a referral only from 01.09.2024. The people are invented; the IINs are valid.
+    """
+    saltanat = Choice("shakhtinsk-saltanat", Language.RUSSIAN)
+    karlygash = Choice("shakhtinsk-karlygash", Language.KAZAKH)
+    day = datetime(2024, 2, 6, 11, 0, tzinfo=KAZAKHSTAN)
+    large_family = BenefitClaim(BenefitCategory(8), BenefitStatus.VERIFIED, day, day)
+    return (
+        _neighbour(
+            "1292601",
+            "920505300017",
+            "200314600018",
+            date(2020, 3, 14),
+            day,
+            (saltanat, karlygash),
+            benefit=large_family,
+        ),
+        _neighbour(
+            "1292614",
+            "881120400013",
+            "200902500018",
+            date(2020, 9, 2),
+            datetime(2024, 2, 7, 9, 30, tzinfo=KAZAKHSTAN),
+            (saltanat,),
+        ),
+        _neighbour(
+            "1292620",
+            "950707400017",
+            "200128600017",
+            date(2020, 1, 28),
+            datetime(2024, 2, 8, 16, 45, tzinfo=KAZAKHSTAN),
+            (karlygash, saltanat),
+            referral=ReferralPreference.from_date(date(2024, 9, 1)),
+        ),
     )

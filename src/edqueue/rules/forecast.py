@@ -1,10 +1,11 @@
 """What-if forecasts: when an application would likely get a referral at a given rate of places.
 
 A bare position ("47th") tells a family little. :func:`simulate` plays the coming months
-forward: the places free now go first, then each month every group frees places at the
-rate the host gives (fractions carry over), and each month's places are allocated as a
-batch round (:func:`~edqueue.rules.allocation.allocate`, each family's choices in its
-order) among the applications that may take a place that month
+forward: the places free now go first; then each month every group frees places at the
+rate the host gives (fractions carry over, and a place nobody may take yet stays free).
+Each month's places go out as a batch round
+(:func:`~edqueue.rules.allocation.allocate`, each family's choices in its order) among the
+applications that may take a place that month
 (:func:`~edqueue.rules.referrals.referral_hold`: desired date, age, stop list).
 Children who reach the age limit first leave the forecast.
 
@@ -142,6 +143,7 @@ def simulate(
     }
     tiers = {q: book.tiers(*q) for q in book.queue_ids()}
     carried = dict.fromkeys(rates, 0.0)
+    unfilled: dict[QueueId, int] = {}  # places nobody could take yet stay free
     estimates: dict[str, Estimate] = {}
     for month in range(months + 1):
         when = start + relativedelta(months=month)
@@ -153,8 +155,9 @@ def simulate(
                 places[queue_id] = book.free_places(*queue_id)
                 continue
             carried[queue_id] += rate
-            places[queue_id] = math.floor(carried[queue_id] + 1e-9)
-            carried[queue_id] -= places[queue_id]
+            freed = math.floor(carried[queue_id] + 1e-9)
+            carried[queue_id] -= freed
+            places[queue_id] = freed + unfilled.get(queue_id, 0)
         choices: dict[str, tuple[QueueId, ...]] = {}
         for number in sorted(remaining, key=lambda n: (len(n), n)):
             application = book.application(number)
@@ -181,6 +184,7 @@ def simulate(
                 choices=choices, queues=queues, places={q: places[q] for q in open_queues}
             )
         )
+        unfilled = allocation.unfilled()
         first_day = today.replace(day=1)
         for number, queue_id in allocation.assignment.items():
             estimates[number] = Estimate(number, first_day, queue_id)
