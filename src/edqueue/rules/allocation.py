@@ -319,19 +319,10 @@ class AllocationAudit:
         )
 
 
-def _assignment_of(
-    referrals: Iterable[Referral] | Mapping[str, QueueId],
-) -> tuple[dict[str, QueueId], list[str]]:
+def _pairs_of(referrals: Iterable[Referral] | Mapping[str, QueueId]) -> list[tuple[str, QueueId]]:
     if isinstance(referrals, Mapping):
-        return dict(referrals), []
-    assignment: dict[str, QueueId] = {}
-    twice: list[str] = []
-    for referral in referrals:
-        number = referral.application_number
-        if number in assignment:
-            twice.append(number)
-        assignment[number] = (referral.organization_id, referral.group)
-    return assignment, twice
+        return list(referrals.items())
+    return [(r.application_number, (r.organization_id, r.group)) for r in referrals]
 
 
 def check_allocation(
@@ -348,6 +339,11 @@ def check_allocation(
     ``choices`` gives each participant's groups in its order of preference; without it,
     every application in a queue counts as a participant that chose the groups it stands in,
     in no known order, so only applications that got nothing can form blocking pairs.
+
+    Every referral takes a place in its group, even one the application did not choose
+    (reported in ``unchosen``, ranked below everyone in that group's queue). An application
+    counts as placed only by a referral to a group it chose; with several, by the best of
+    them (and it is reported in ``unchosen`` as referred twice).
 
     O(Q + N c) plus the findings. Every finding is listed, sorted, so that two audits of the
     same round compare equal.
@@ -366,52 +362,64 @@ def check_allocation(
                 derived.setdefault(number, []).append(queue_id)
         choices = derived
     problem = AllocationProblem(choices=choices, queues=queues, places=places)
-    assignment, twice = _assignment_of(referrals)
-    unchosen = set(twice)
-    taken: dict[QueueId, list[str]] = {}
-    for number, queue_id in assignment.items():
-        if queue_id not in problem.choices.get(number, ()):
+    ranks = {q: problem.ranks(q) for q in problem.queues}
+    unchosen: set[str] = set()
+    taken: dict[QueueId, list[str]] = {}  # every referral, chosen or not, by group
+    got: dict[str, QueueId] = {}  # the best chosen group each application was referred to
+    seen: set[str] = set()
+    for number, queue_id in _pairs_of(referrals):
+        if number in seen:
             unchosen.add(number)
-        else:
-            taken.setdefault(queue_id, []).append(number)
+        seen.add(number)
+        taken.setdefault(queue_id, []).append(number)
+        chosen = problem.choices.get(number, ())
+        if queue_id not in chosen:
+            unchosen.add(number)
+        elif number not in got or chosen.index(queue_id) < chosen.index(got[number]):
+            got[number] = queue_id
     over = {
         q: (len(given), problem.free(q))
         for q, given in sorted(taken.items())
         if len(given) > problem.free(q)
     }
-    ranks = {q: problem.ranks(q) for q in problem.queues}
+
+    def rank(queue_id: QueueId, number: str) -> int:
+        order = ranks.get(queue_id, {})
+        return order.get(number, len(order))  # not in the queue: below everyone
+
     lowest: dict[QueueId, tuple[int, str]] = {
-        q: max((ranks[q][n], n) for n in given) for q, given in taken.items()
+        q: max((rank(q, n), n) for n in given) for q, given in taken.items()
     }
     left = {q: problem.free(q) - len(taken.get(q, ())) for q in problem.queues}
     blocking: list[BlockingPair] = []
     wasted: dict[QueueId, int] = {}
     for number in sorted(problem.choices, key=_numeric):
         chosen = problem.choices[number]
-        got = assignment.get(number)
-        if got in chosen and known_order:
-            better = chosen[: chosen.index(got)]
-        elif got is None:
+        placed = got.get(number)
+        if placed is None:
             better = chosen
+        elif known_order:
+            better = chosen[: chosen.index(placed)]
         else:
             better = ()
         for queue_id in better:
             if left[queue_id] > 0:
                 wasted[queue_id] = left[queue_id]
                 blocking.append(BlockingPair(number, queue_id, None))
-            elif queue_id in lowest and lowest[queue_id][0] > ranks[queue_id][number]:
+            elif queue_id in lowest and lowest[queue_id][0] > rank(queue_id, number):
                 blocking.append(BlockingPair(number, queue_id, lowest[queue_id][1]))
     inversions: list[PriorityInversion] = []
     for queue_id, given in sorted(taken.items()):
-        rank_of = ranks[queue_id]
-        unplaced = sorted(  # participants that chose this group and got nothing, by rank
-            rank_of[n]
-            for n in problem.queues[queue_id]
-            if n not in assignment and queue_id in problem.choices.get(n, ())
-        )
+        if queue_id not in problem.queues:
+            continue
         order = problem.queues[queue_id]
+        unplaced = [  # participants that chose this group and got nothing they chose, by rank
+            r
+            for r, n in enumerate(order)
+            if n not in got and queue_id in problem.choices.get(n, ())
+        ]
         for lower in given:
-            below = bisect.bisect_left(unplaced, rank_of[lower])
+            below = bisect.bisect_left(unplaced, rank(queue_id, lower))
             inversions += (PriorityInversion(queue_id, order[r], lower) for r in unplaced[:below])
     return AllocationAudit(
         over_capacity=over,
