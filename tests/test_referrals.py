@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import attrs
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -38,6 +38,7 @@ from edqueue.rules import (
     BenefitChanged,
     Duration,
     QueueBook,
+    RatioOrdering,
     ReferralClosed,
     ReferralDesk,
     ReferralIssued,
@@ -45,7 +46,7 @@ from edqueue.rules import (
     simulate,
 )
 from edqueue.sample import seed_application, shakhtinsk_organizations
-from edqueue.testing import iin_prefix
+from edqueue.testing import iin_prefix, kazakhstan_datetimes, queue_books
 
 SALTANAT = "shakhtinsk-saltanat"
 KARLYGASH = "shakhtinsk-karlygash"
@@ -174,6 +175,25 @@ def test_using_a_referral_enrols_and_frees_nothing() -> None:
     assert desk.book.queue(KARLYGASH, KK_2020) == []
     assert desk.book.free_places(SALTANAT, RU_2020) == 0
     assert desk.book.application("2").status is ApplicationStatus.ACTIVE
+
+
+def test_a_referral_is_extended_on_request_up_to_the_policy_maximum() -> None:
+    desk = empty_desk()
+    desk.submit(application(1))
+    [event] = issued(desk.free_place(SALTANAT, RU_2020, DAY0))
+    latest = datetime(2024, 3, 7, 0, 0, tzinfo=KAZAKHSTAN)  # 30 calendar days after 05.02
+    with pytest.raises(QueueError, match=r"07\.03\.2024"):
+        desk.extend(event.referral_id, DAY0 + timedelta(days=1), latest + timedelta(seconds=1))
+    [extended] = desk.extend(event.referral_id, DAY0 + timedelta(days=1), latest)
+    assert extended.kind == "referral_extended"
+    assert (extended.deadline_before, extended.deadline) == (event.deadline, latest)
+    assert desk.book.referral(event.referral_id).deadline == latest
+    assert issued(desk.advance(event.deadline + timedelta(days=1))) == []
+    assert desk.book.referral(event.referral_id).status is ReferralStatus.ISSUED
+    closed = [e for e in desk.advance(latest) if isinstance(e, ReferralClosed)]
+    assert [e.outcome for e in closed] == ["expired"]
+    with pytest.raises(QueueError, match="no longer"):
+        desk.extend(event.referral_id, latest, latest + timedelta(days=1))
 
 
 def test_a_declined_referral_goes_to_the_next_and_stop_lists_the_family() -> None:
@@ -392,6 +412,24 @@ def test_forecast_arguments_are_checked() -> None:
     with pytest.raises(AllocationError) as unknown:
         simulate(book, {("nowhere", RU_2020): 1.0}, 3, start=DAY0)
     assert unknown.value.code == "allocation.unknown_queue"
+
+
+@given(st.one_of(queue_books(), queue_books(ordering=RatioOrdering())), st.data())
+def test_freed_places_go_to_the_first_in_line_who_may_take_them(
+    book: QueueBook, data: st.DataObject
+) -> None:
+    desk = ReferralDesk(book)
+    queue_id = data.draw(st.sampled_from(book.queue_ids()))
+    at = data.draw(
+        kazakhstan_datetimes(datetime(2022, 1, 1), datetime(2028, 12, 31))  # noqa: DTZ001
+    )
+    before = book.queue(*queue_id)
+    free = book.free_places(*queue_id) + 1
+    may_take = [n for n in before if desk.hold(n, at) is None]
+    events = desk.free_place(*queue_id, at)
+    assert [e.number for e in issued(events)] == may_take[:free]
+    assert book.free_places(*queue_id) == free - len(may_take[:free])
+    assert book.queue(*queue_id) == [n for n in before if n not in may_take[:free]]
 
 
 # --- a stateful test of the desk -------------------------------------------------------------

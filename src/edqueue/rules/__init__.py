@@ -33,6 +33,7 @@ from edqueue.rules.events import (
     QueueEvent,
     QueueId,
     ReferralClosed,
+    ReferralExtended,
     ReferralIssued,
     StopListed,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "Reason",
     "ReferralClosed",
     "ReferralDesk",
+    "ReferralExtended",
     "ReferralIssued",
     "SortKey",
     "StandardOrdering",

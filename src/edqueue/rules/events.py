@@ -23,6 +23,7 @@ __all__ = [
     "QueueEvent",
     "QueueId",
     "ReferralClosed",
+    "ReferralExtended",
     "ReferralIssued",
     "StopListed",
 ]
@@ -119,6 +120,16 @@ class ReferralClosed(QueueEvent):
     number: str
     referral_id: str
     outcome: str
+
+
+@attrs.frozen(kw_only=True)
+class ReferralExtended(QueueEvent):
+    """An open referral's deadline moved later at the family's request."""
+
+    number: str
+    referral_id: str
+    deadline_before: datetime
+    deadline: datetime
 
 
 @attrs.frozen(kw_only=True)

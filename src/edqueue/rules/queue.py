@@ -46,6 +46,7 @@ from edqueue.rules.events import (
     QueueEvent,
     QueueId,
     ReferralClosed,
+    ReferralExtended,
     ReferralIssued,
 )
 from edqueue.rules.explain import Explanation, QueueSnapshot, Reason
@@ -540,6 +541,26 @@ class QueueBook:
                 group=referral.group,
                 deadline=referral.deadline,
                 reason="referral issued",
+            )
+        ]
+
+    def extend_referral(
+        self, referral_id: str, deadline: datetime, at: datetime
+    ) -> list[QueueEvent]:
+        """Move an open referral's deadline later, as the family asked at ``at``. O(1)."""
+        require_aware(at, "the time of the request")
+        referral = self.referral(referral_id)
+        extended = referral.extend(deadline)
+        self._referrals[referral_id] = extended
+        return [
+            ReferralExtended(
+                at=at,
+                queues=((referral.organization_id, referral.group),),
+                number=referral.application_number,
+                referral_id=referral_id,
+                deadline_before=referral.deadline,
+                deadline=extended.deadline,
+                reason="enrolment extended on request",
             )
         ]
 

@@ -286,6 +286,33 @@ class ReferralDesk:
             )
         return self._book.use_referral(referral_id, at)
 
+    def extend(self, referral_id: str, at: datetime, deadline: datetime) -> list[QueueEvent]:
+        """The family asks at ``at`` for more time to enrol, until ``deadline``. O(1).
+
+        The new deadline may be at most the policy's ``referral_enrolment_window_max`` after
+        the referral was issued (Astana: "up to 30 days at the request of the parent",
+        bilim.astana.kz/en/archives/49434). Raises ``queue.invalid_operation`` past it or
+        after the current deadline, and ``referral.deadline`` for a deadline that is not
+        later than the current one.
+        """
+        require_aware(at, "the time of the request")
+        referral = self._book.referral(referral_id)
+        latest = self._calendar.deadline(
+            referral.issued_at, self._policy.at(referral.issued_at).referral_enrolment_window_max
+        )
+        if at >= referral.deadline:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"referral {referral_id!r} lapsed at {_day(referral.deadline)}; "
+                "it can no longer be extended",
+            )
+        if require_aware(deadline, "the new deadline") > latest:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"a referral may be extended to {_day(latest)} at the latest",
+            )
+        return self._book.extend_referral(referral_id, deadline, at)
+
     def decline(self, referral_id: str, at: datetime) -> list[QueueEvent]:
         """The family declined: stop list, and the place goes to the next in line. O(n)."""
         referral = self._book.referral(referral_id)
