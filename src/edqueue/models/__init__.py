@@ -12,6 +12,7 @@ from edqueue.models.applications import (
     PmpkConclusion,
     ReferralPreference,
     ReferralTiming,
+    number_order,
 )
 from edqueue.models.benefits import BenefitCategory, BenefitClaim, BenefitStatus, Proof, Tier
 from edqueue.models.identity import Iin, PhoneNumber, Sex
@@ -73,5 +74,6 @@ __all__ = [
     "TengeRange",
     "Tier",
     "instant",
+    "number_order",
     "require_aware",
 ]

@@ -31,7 +31,21 @@ __all__ = [
     "PmpkConclusion",
     "ReferralPreference",
     "ReferralTiming",
+    "number_order",
 ]
+
+
+def number_order(number: str) -> tuple[int, str]:
+    """The sort key that orders application numbers as integers ("9" before "10").
+
+    Numbers have no leading zeros (see :class:`Application`), so comparing their length and
+    then their text compares their values, without parsing.
+
+    >>> sorted(["10", "9", "1292583"], key=number_order)
+    ['9', '10', '1292583']
+    """
+    return (len(number), number)
+
 
 MAX_CHOICES = 4
 """The most organizations one application can list.

@@ -41,7 +41,7 @@ from typing import Literal
 import attrs
 
 from edqueue.errors import AllocationError
-from edqueue.models import Referral
+from edqueue.models import Referral, number_order
 from edqueue.rules.events import QueueId
 
 __all__ = [
@@ -217,10 +217,6 @@ class Allocation:
         return tuple(result)
 
 
-def _numeric(number: str) -> tuple[int, str]:
-    return (len(number), number)
-
-
 def allocate(problem: AllocationProblem) -> Allocation:
     """Allocate every free place at once by applicant-proposing deferred acceptance.
 
@@ -243,7 +239,7 @@ def allocate(problem: AllocationProblem) -> Allocation:
     ranks = {q: problem.ranks(q) for q, places in capacity.items() if places > 0}
     held: dict[QueueId, list[tuple[int, str]]] = {q: [] for q in ranks}
     following = dict.fromkeys(problem.choices, 0)  # the next choice each will propose to
-    for start in sorted(problem.choices, key=_numeric):
+    for start in sorted(problem.choices, key=number_order):
         proposer: str | None = start
         while proposer is not None:
             chosen = problem.choices[proposer]
@@ -266,7 +262,9 @@ def allocate(problem: AllocationProblem) -> Allocation:
             following[proposer] = index
             proposer = displaced
     assignment = {number: q for q, heap in held.items() for _, number in heap}
-    return Allocation(problem, dict(sorted(assignment.items(), key=lambda i: _numeric(i[0]))))
+    return Allocation(
+        problem, dict(sorted(assignment.items(), key=lambda item: number_order(item[0])))
+    )
 
 
 @attrs.frozen
@@ -393,7 +391,7 @@ def check_allocation(
     left = {q: problem.free(q) - len(taken.get(q, ())) for q in problem.queues}
     blocking: list[BlockingPair] = []
     wasted: dict[QueueId, int] = {}
-    for number in sorted(problem.choices, key=_numeric):
+    for number in sorted(problem.choices, key=number_order):
         chosen = problem.choices[number]
         placed = got.get(number)
         if placed is None:
@@ -423,7 +421,7 @@ def check_allocation(
             inversions += (PriorityInversion(queue_id, order[r], lower) for r in unplaced[:below])
     return AllocationAudit(
         over_capacity=over,
-        unchosen=tuple(sorted(unchosen, key=_numeric)),
+        unchosen=tuple(sorted(unchosen, key=number_order)),
         wasted=dict(sorted(wasted.items())),
         blocking_pairs=tuple(blocking),
         inversions=tuple(sorted(inversions, key=lambda i: (i.queue, i.lower, i.higher))),

@@ -26,7 +26,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from edqueue.errors import AllocationError
-from edqueue.models import ApplicationStatus, require_aware
+from edqueue.models import ApplicationStatus, number_order, require_aware
 from edqueue.rules.allocation import AllocationProblem, allocate
 from edqueue.rules.events import QueueId
 from edqueue.rules.policy import KAZAKHSTAN_POLICY, Policy, policy_date
@@ -159,7 +159,7 @@ def simulate(
             carried[queue_id] -= freed
             places[queue_id] = freed + unfilled.get(queue_id, 0)
         choices: dict[str, tuple[QueueId, ...]] = {}
-        for number in sorted(remaining, key=lambda n: (len(n), n)):
+        for number in sorted(remaining, key=number_order):
             application = book.application(number)
             if values.has_reached_age_limit(application.child.birth_date, today):
                 ages_out = values.age_limit_date(application.child.birth_date)
@@ -193,5 +193,5 @@ def simulate(
             break
     for number in remaining:
         estimates[number] = Estimate(number, None, None)
-    ordered = dict(sorted(estimates.items(), key=lambda item: (len(item[0]), item[0])))
+    ordered = dict(sorted(estimates.items(), key=lambda item: number_order(item[0])))
     return Forecast(start=start, months=months, estimates=ordered)

@@ -34,6 +34,7 @@ from edqueue.models import (
     Organization,
     Referral,
     Tier,
+    number_order,
     require_aware,
 )
 from edqueue.rules.events import (
@@ -180,7 +181,7 @@ class QueueBook:
 
     def numbers(self) -> list[str]:
         """Every application number the book knows, in numeric order. O(N log N)."""
-        return sorted(self._applications, key=_numeric)
+        return sorted(self._applications, key=number_order)
 
     def application(self, number: str) -> Application:
         """The application with this number, in its current state. O(1)."""
@@ -328,7 +329,7 @@ class QueueBook:
         """Every referral still waiting for its family, by application number. O(r log r)."""
         return [
             self._referrals[self._open_referral[number]]
-            for number in sorted(self._open_referral, key=_numeric)
+            for number in sorted(self._open_referral, key=number_order)
         ]
 
     def open_referral(self, number: str) -> Referral | None:
@@ -612,7 +613,7 @@ class QueueBook:
         """
         today = policy_date(at)
         events: list[QueueEvent] = []
-        for number in sorted(self._applications, key=_numeric):
+        for number in sorted(self._applications, key=number_order):
             application = self._applications[number]
             if application.status.is_final or number in self._open_referral:
                 continue  # a child holding a referral may still use it
@@ -697,7 +698,3 @@ def _sibling_units(children: list[Application]) -> Iterator[list[Application]]:
         last = born
     if unit:
         yield unit
-
-
-def _numeric(number: str) -> tuple[int, str]:
-    return (len(number), number)

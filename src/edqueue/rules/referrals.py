@@ -44,6 +44,7 @@ from edqueue.models import (
     GroupKey,
     Referral,
     Tier,
+    number_order,
     require_aware,
 )
 from edqueue.rules.allocation import Allocation, AllocationProblem, allocate
@@ -203,8 +204,11 @@ class ReferralDesk:
     def hold(self, number: str, at: datetime) -> Reason | None:
         """Why application ``number`` may not take a place at ``at`` (see
         :func:`referral_hold`), or ``None``."""
+        return self._hold(number, at, self._policy.at(at))
+
+    def _hold(self, number: str, at: datetime, values: PolicyValues) -> Reason | None:
         application = self._book.application(number)
-        return referral_hold(application, at, self._policy.at(at), self._stop_until.get(number))
+        return referral_hold(application, at, values, self._stop_until.get(number))
 
     # --- places freeing ----------------------------------------------------------------
 
@@ -241,11 +245,7 @@ class ReferralDesk:
         for unit in self._book.units(organization_id, group):
             if free == 0:
                 break
-            holds = [
-                referral_hold(self._book.application(n), at, values, self._stop_until.get(n))
-                for n in unit
-            ]
-            hold = next((h for h in holds if h is not None), None)
+            hold = next((h for n in unit if (h := self._hold(n, at, values)) is not None), None)
             if hold is not None:
                 passed[hold.code] += len(unit)
                 continue
@@ -410,11 +410,10 @@ class ReferralDesk:
         choices: dict[str, tuple[QueueId, ...]] = {}
         waiting: dict[str, Reason] = {}
         standing = {number for order in queues.values() for number in order}
-        for number in sorted(standing, key=lambda n: (len(n), n)):
-            application = book.application(number)
-            hold = referral_hold(application, at, values, self._stop_until.get(number))
+        for number in sorted(standing, key=number_order):
+            hold = self._hold(number, at, values)
             if hold is None:
-                choices[number] = application.group_keys
+                choices[number] = book.application(number).group_keys
             else:
                 waiting[number] = hold
         allocation = allocate(AllocationProblem(choices=choices, queues=queues, places=places))
