@@ -19,14 +19,17 @@ __all__ = [
     "BenefitError",
     "EdqueueError",
     "EligibilityError",
+    "FlowError",
     "IinError",
     "IneligibleApplicationError",
     "OrganizationError",
     "PersonError",
     "PhoneError",
     "PolicyError",
+    "PortError",
     "QueueError",
     "ReferralError",
+    "StorageError",
     "TimeError",
     "TransitionError",
     "ValidationError",
@@ -229,6 +232,56 @@ class AllocationError(EdqueueError):
             "allocation.argument",
         }
     )
+
+
+class FlowError(EdqueueError):
+    """A step of the portal's flow that cannot be taken now (see :mod:`edqueue.service`).
+
+    Each code names the step and what is missing, so a host can show the right screen.
+    """
+
+    CODES = frozenset(
+        {
+            "identity.not_in_bmg",
+            "identity.app_not_bound",
+            "identity.code_wrong",
+            "identity.code_expired",
+            "identity.code_attempts",
+            "identity.not_confirmed",
+            "identity.binding_invalid",
+            "identity.device_recently_bound",
+            "consent.missing",
+            "consent.refused",
+            "consent.pending",
+            "family.child_not_found",
+            "family.not_legal_representative",
+            "benefit.not_found",
+            "benefit.document_missing",
+            "flow.unknown_draft",
+            "flow.step",
+            "flow.submitted",
+        }
+    )
+
+
+class StorageError(EdqueueError):
+    """A store (a repository adapter) refused a change; nothing was written."""
+
+    CODES = frozenset(
+        {
+            "storage.conflict",
+            "storage.duplicate",
+            "storage.unknown",
+            "storage.corrupt",
+        }
+    )
+
+
+class PortError(EdqueueError):
+    """A port the host provides (identity, registers, notifier, store) failed or timed out;
+    the command changed nothing and may be retried."""
+
+    CODES = frozenset({"port.failed", "port.timeout"})
 
 
 def all_codes() -> dict[str, type[EdqueueError]]:

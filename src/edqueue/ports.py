@@ -1,0 +1,331 @@
+"""Ports: what a host provides to :class:`~edqueue.service.ApplicationService`.
+
+Each port is a :class:`typing.Protocol`; a host implements it over its own infrastructure
+(the ED24 identity service, the SMS gateway 1414, the state registers, its database).
+:mod:`edqueue.adapters.memory` implements every port in memory (for tests and the demo) and
+:mod:`edqueue.adapters.sqlite` the stores with the standard library's ``sqlite3``.
+
+Ports speak the domain's records (:mod:`edqueue.models`) and a few small value types
+defined here. A port that fails raises :class:`~edqueue.errors.PortError` (``port.failed``
+or ``port.timeout``); a store that refuses a change raises
+:class:`~edqueue.errors.StorageError`. The service then changes nothing.
+
+Source of what each port does: the seed's steps 0-5 (DOMAIN.md, "The flow in the seed").
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from edqueue.models import (
+    Application,
+    BenefitCategory,
+    Child,
+    FullName,
+    Iin,
+    LegalRepresentativeStatus,
+    PhoneNumber,
+)
+
+__all__ = [
+    "AccessAnswer",
+    "ApplicationRepository",
+    "BenefitRegistry",
+    "Clock",
+    "ConsentRegistry",
+    "DeviceBinding",
+    "DocumentStore",
+    "DraftStore",
+    "EventLog",
+    "EventRecord",
+    "FamilyMember",
+    "FamilyRecord",
+    "FamilyRegister",
+    "IdentityProvider",
+    "Message",
+    "Notifier",
+    "NumberSequence",
+    "StoredApplication",
+]
+
+
+# --- identity (step 0) ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class DeviceBinding:
+    """A device (the ED24 app on one phone) bound to a phone number since ``bound_at``."""
+
+    device_id: str
+    phone: PhoneNumber
+    bound_at: datetime
+
+
+@runtime_checkable
+class IdentityProvider(Protocol):
+    """The ED24 identity service and the register of mobile citizens (БМГ).
+
+    Seed, step 0: the number "должен быть зарегистрирован в БМГ"; the code goes "в мобильное
+    приложение ED24"; a number with no app gets a one-time password or QR code to bind one;
+    a device is then tied to its number.
+    """
+
+    def in_mobile_register(self, phone: PhoneNumber) -> bool:
+        """Whether the number is in the БМГ (база мобильных граждан)."""
+        ...
+
+    def app_bound(self, phone: PhoneNumber) -> bool:
+        """Whether an ED24 app is bound to the number (so a code can be pushed to it)."""
+        ...
+
+    def push_code(self, phone: PhoneNumber, code: str) -> None:
+        """Deliver a confirmation code to the ED24 app bound to the number."""
+        ...
+
+    def binding(self, device_id: str) -> DeviceBinding | None:
+        """The number a device is bound to now, if any."""
+        ...
+
+    def bind(self, binding: DeviceBinding) -> None:
+        """Bind a device to a number (replacing its previous binding)."""
+        ...
+
+
+# --- consents and family data (step 1) -----------------------------------------------------
+
+
+class AccessAnswer(enum.StrEnum):
+    """The citizen's answer to the SMS from 1414 asking for access to the family data."""
+
+    GRANTED = "granted"
+    REFUSED = "refused"
+    NO_ANSWER = "no_answer"
+
+
+@runtime_checkable
+class ConsentRegistry(Protocol):
+    """Consents: the two the portal asks for, and access to the family data via SMS 1414.
+
+    Seed, step 1: «Согласие или отказ осуществляется отправкой SMS-уведомления от 1414».
+    """
+
+    def request_access(self, applicant: Iin, phone: PhoneNumber) -> str:
+        """Send the SMS from 1414 asking for access; return the request's id."""
+        ...
+
+    def access_answer(self, request_id: str) -> AccessAnswer:
+        """The citizen's answer so far."""
+        ...
+
+
+@attrs.frozen
+class FamilyMember:
+    """A child in the applicant's family, and the applicant's status towards it."""
+
+    child: Child
+    status: LegalRepresentativeStatus
+
+
+@attrs.frozen
+class FamilyRecord:
+    """What the family register says about an applicant: name and children."""
+
+    applicant: Iin
+    name: FullName
+    children: tuple[FamilyMember, ...]
+
+
+@runtime_checkable
+class FamilyRegister(Protocol):
+    """The family register (состав семьи) read after the citizen grants access."""
+
+    def family(self, applicant: Iin) -> FamilyRecord | None:
+        """The applicant's family, or ``None`` if the register has no such person."""
+        ...
+
+
+# --- benefits and documents (step 3) --------------------------------------------------------
+
+
+@runtime_checkable
+class BenefitRegistry(Protocol):
+    """State registers that confirm first-priority categories 5-11 automatically.
+
+    Seed, step 3: each of these shows «Не найдена» when the register has no record.
+    """
+
+    def has_benefit(self, child: Iin, applicant: Iin, category: BenefitCategory) -> bool:
+        """Whether the registers confirm ``category`` for this child and applicant."""
+        ...
+
+
+@runtime_checkable
+class DocumentStore(Protocol):
+    """Uploaded documents: proofs of extraordinary categories 1-4, ПМПК conclusions.
+
+    Seed, step 3: «Загрузить документ». The service keeps only the returned id.
+    """
+
+    def put(self, content: bytes, media_type: str) -> str:
+        """Store a document; return its id."""
+        ...
+
+    def exists(self, document_id: str) -> bool:
+        """Whether a document with this id is stored."""
+        ...
+
+
+# --- notifications and time ---------------------------------------------------------------
+
+
+@attrs.frozen
+class Message:
+    """A notification to a family: what happened to which application, in Russian and
+    Kazakh. It names the application by number and carries no other personal data."""
+
+    kind: str
+    number: str | None
+    text_ru: str
+    text_kk: str
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """SMS, push (ED24) or e-mail to the family, as the host chooses.
+
+    Seed, step 0: «Я даю согласие на использование своих контактных данных для получения
+    уведомлений»; messages go only to families that gave it.
+    """
+
+    def send(self, phone: PhoneNumber, message: Message) -> None:
+        """Deliver one message to the family's phone."""
+        ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """The time: always timezone-aware."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+# --- stores ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class StoredApplication:
+    """An application as stored, with its version for optimistic concurrency (1, 2, ...)."""
+
+    application: Application
+    version: int
+
+
+@attrs.frozen
+class EventRecord:
+    """One entry of the event log: what happened, when, to which application, and why.
+
+    ``data`` holds the event's details as text and numbers; never personal data.
+    ``sequence`` is given by the log (1, 2, ...) when the record is appended.
+    """
+
+    kind: str
+    at: datetime
+    number: str | None
+    reason: str
+    data: Mapping[str, str | int | None] = attrs.field(factory=dict)
+    sequence: int = 0
+
+
+@runtime_checkable
+class ApplicationRepository(Protocol):
+    """Submitted applications, each with a version, and the event log written with them.
+
+    Every write is one transaction: the application and its events are stored together or
+    not at all. ``add`` and ``update`` raise :class:`~edqueue.errors.StorageError`:
+    ``storage.duplicate`` for a number already stored, ``storage.unknown`` for one that is
+    not, ``storage.conflict`` when ``expected_version`` is not the stored version.
+    """
+
+    def get(self, number: str) -> StoredApplication | None:
+        """The stored application with this number, if any."""
+        ...
+
+    def add(
+        self,
+        application: Application,
+        events: Sequence[EventRecord] = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> StoredApplication:
+        """Store a new application (version 1) and its events; remember the key."""
+        ...
+
+    def update(
+        self,
+        application: Application,
+        expected_version: int,
+        events: Sequence[EventRecord] = (),
+    ) -> StoredApplication:
+        """Replace the application if its stored version is ``expected_version``."""
+        ...
+
+    def by_idempotency_key(self, key: str) -> StoredApplication | None:
+        """The application a submission with this key created, if any."""
+        ...
+
+    def for_child(self, child: Iin) -> list[StoredApplication]:
+        """Every stored application for this child."""
+        ...
+
+    def all(self) -> Iterator[StoredApplication]:
+        """Every stored application, in order of number (to rebuild the queues)."""
+        ...
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """The events written with the applications, in order (for notifications and audit)."""
+
+    def events(self, after: int = 0) -> list[EventRecord]:
+        """The records with ``sequence > after``, in order."""
+        ...
+
+    def append(self, events: Iterable[EventRecord]) -> list[EventRecord]:
+        """Append records that belong to no application change; return them numbered."""
+        ...
+
+
+@runtime_checkable
+class DraftStore(Protocol):
+    """Applications in progress (the flow's state between steps), as JSON-ready mappings.
+
+    The service writes a draft after every step, so the flow survives a restart.
+    """
+
+    def load(self, draft_id: str) -> Mapping[str, object] | None:
+        """The draft with this id, if any."""
+        ...
+
+    def save(self, draft_id: str, data: Mapping[str, object]) -> None:
+        """Create or replace a draft."""
+        ...
+
+    def delete(self, draft_id: str) -> None:
+        """Forget a draft (after submission)."""
+        ...
+
+
+@runtime_checkable
+class NumberSequence(Protocol):
+    """Application numbers: digits, no leading zeros, never given twice (seed: #1292583)."""
+
+    def next_number(self) -> str:
+        """The next number."""
+        ...
