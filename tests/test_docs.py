@@ -16,7 +16,10 @@ def python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/queues.md", "docs/referrals.md"])
+PAGES = ["README.md", "docs/queues.md", "docs/referrals.md", "docs/service.md"]
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_examples_print_what_they_say(page: str) -> None:
     blocks = python_blocks(ROOT / page)
     assert blocks

@@ -50,6 +50,7 @@ def test_the_defaults_of_the_issue() -> None:
         device_number_change_interval=Duration(40, DurationUnit.CALENDAR_DAYS),
         confirmation_code_lifetime=Duration(2, DurationUnit.MINUTES),
         confirmation_code_attempts=3,
+        binding_password_lifetime=Duration(10, DurationUnit.MINUTES),
     )
 
 

@@ -136,6 +136,8 @@ class ApplicationError(ValidationError):
             "application.duplicate_organization",
             "application.referral_preference",
             "application.pmpk",
+            "application.template",
+            "application.unknown_organization",
             "application.type",
         }
     )

@@ -198,6 +198,13 @@ _SPECS: Final[Mapping[str, _Spec]] = {
         1,
         100,
     ),
+    "binding_password_lifetime": _Spec(
+        "How long a one-time password (or QR code) to bind the ED24 app stays valid.",
+        "minutes",
+        1,
+        24 * 60,
+        units=frozenset({DurationUnit.MINUTES}),
+    ),
 }
 
 
@@ -284,6 +291,12 @@ class PolicyValues:
     """How many wrong confirmation codes are allowed before a new code must be requested.
 
     No source: edqueue's default (3), for the host to set to its portal's rule."""
+    binding_password_lifetime: Duration = attrs.field(validator=_valid("binding_password_lifetime"))
+    """How long the one-time password or QR code that binds the ED24 app to a number stays
+    valid.
+
+    Seed, step 0: «Одноразовый пароль» / «QR-код» to bind the app; no text states the
+    lifetime. No source: edqueue's default (10 minutes), for the host to set."""
 
     def __attrs_post_init__(self) -> None:
         if self.referral_min_age_months >= self.age_limit_years * 12:
@@ -584,6 +597,12 @@ KAZAKHSTAN_POLICY: Final[Policy] = Policy(
             "confirmation_code_attempts",
             3,
             "no source: edqueue's default, for the host to set",
+        ),
+        _default(
+            "binding_password_lifetime",
+            Duration(10, DurationUnit.MINUTES),
+            f"{_SEED}, step 0: one-time password or QR code; the lifetime has no source: "
+            "edqueue's default, for the host to set",
         ),
     ],
 )

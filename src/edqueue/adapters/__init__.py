@@ -1,0 +1,1 @@
+"""Implementations of the ports (:mod:`edqueue.ports`): in memory and over SQLite."""

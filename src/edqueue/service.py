@@ -1,0 +1,916 @@
+"""The portal's application flow (seed, steps 0-5) as a service over ports.
+
+:class:`ApplicationService` is written only against :mod:`edqueue.ports`, so any host (a
+government portal, a mobile backend, a regional system) plugs in its own identity, consent,
+register, notification and storage services. Each step is one method; between steps the
+flow's state is a :class:`Draft` kept in the host's :class:`~edqueue.ports.DraftStore`, so
+the flow survives a restart of the process.
+
+The steps and their rules, with their sources:
+
+0. **Identify** (seed, step 0): the phone number must be in the БМГ; a confirmation code is
+   pushed to the ED24 app bound to it, lives ``confirmation_code_lifetime`` and allows
+   ``confirmation_code_attempts`` wrong tries (dated policy); a number with no app gets a
+   one-time password to bind one, and a device may switch to another number at most once
+   in ``device_number_change_interval`` (40 days). Both consents (notifications, offer
+   agreement) come before anything else.
+1. **Parent and child** (step 1): access to the family data is asked by SMS from 1414; the
+   family is read only after the citizen grants it; the child is picked from the family,
+   and the applicant's legal-representative status towards it must be confirmed.
+2. **Organizations** (step 2): searched by name or by distance from a point; up to
+   ``max_organizations``; the group of each follows from the child's birth year, the
+   language and the queue kind.
+3. **Benefit** (step 3, may be skipped or added later in the cabinet): first-priority
+   categories are checked against the registers at once (verified, or «Не найдена»);
+   extraordinary ones need a document and stay pending until a reviewer decides.
+4. **Review** (step 4): the application text (:mod:`edqueue.application_text`).
+5. **Submit** (step 5): eligibility, a number, the queues; a retried submission with the
+   same idempotency key returns the same number and creates nothing twice.
+
+The personal cabinet: the position by number (no personal data), a benefit added later,
+other organizations, withdrawal; each with optimistic concurrency (``storage.conflict``).
+
+Every command either applies completely or raises an :class:`~edqueue.errors.EdqueueError`
+and changes nothing, with one deliberate exception: a wrong confirmation code counts
+against the attempts. A port that fails raises :class:`~edqueue.errors.PortError` before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import attrs
+
+from edqueue.application_text import TextLanguage, render_application_text
+from edqueue.errors import EdqueueError, FlowError, PortError, QueueError, StorageError
+from edqueue.models import (
+    Applicant,
+    Application,
+    ApplicationStatus,
+    BenefitCategory,
+    BenefitClaim,
+    BenefitStatus,
+    Choice,
+    Consent,
+    GeoPoint,
+    Iin,
+    Language,
+    LegalRepresentativeStatus,
+    Organization,
+    PhoneNumber,
+    PmpkConclusion,
+    Proof,
+    QueueKind,
+    ReferralPreference,
+    require_aware,
+)
+from edqueue.ports import (
+    AccessAnswer,
+    ApplicationRepository,
+    BenefitRegistry,
+    Clock,
+    ConsentRegistry,
+    DeviceBinding,
+    DocumentStore,
+    DraftStore,
+    EventLog,
+    EventRecord,
+    FamilyMember,
+    FamilyRecord,
+    FamilyRegister,
+    IdentityProvider,
+    Message,
+    Notifier,
+    NumberSequence,
+    StoredApplication,
+)
+from edqueue.rules import (
+    KAZAKHSTAN_CALENDAR,
+    KAZAKHSTAN_POLICY,
+    OrderingPolicy,
+    Policy,
+    QueueBook,
+    QueuePosition,
+    WorkingCalendar,
+    ensure_eligible,
+    policy_date,
+)
+from edqueue.rules.explain import Explanation
+
+__all__ = ["ApplicationService", "BindingOffer", "Draft", "Store", "Submission"]
+
+
+class Store(ApplicationRepository, EventLog, Protocol):
+    """A repository that also keeps the event log (both adapters shipped are one)."""
+
+
+REQUIRED_CONSENTS = frozenset({Consent.NOTIFICATIONS, Consent.OFFER_AGREEMENT})
+"""Seed, step 0: both boxes must be ticked before «Встать в очередь»."""
+
+
+def _digest(salt: str, secret: str) -> str:
+    return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+
+
+def _time(value: object) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+@attrs.frozen(kw_only=True)
+class Draft:
+    """An application in progress: what the flow has gathered so far (its state).
+
+    Secrets (the confirmation code, the binding password) are kept only as salted digests.
+    The ``repr`` shows the progress, never personal data.
+    """
+
+    id: str
+    phone: PhoneNumber
+    queue_kind: QueueKind = QueueKind.GENERAL
+    salt: str = attrs.field(factory=lambda: secrets.token_hex(8), repr=False)
+    code_digest: str | None = attrs.field(default=None, repr=False)
+    code_sent_at: datetime | None = None
+    code_attempts: int = 0
+    binding_digest: str | None = attrs.field(default=None, repr=False)
+    binding_offered_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    consents: frozenset[Consent] = frozenset()
+    applicant_iin: Iin | None = None
+    access_request: str | None = attrs.field(default=None, repr=False)
+    child_iin: Iin | None = None
+    choices: tuple[Choice, ...] = ()
+    referral: ReferralPreference = attrs.field(factory=ReferralPreference.immediately)
+    benefit: BenefitClaim | None = None
+    benefit_document: str | None = attrs.field(default=None, repr=False)
+    pmpk: PmpkConclusion | None = attrs.field(default=None, repr=False)
+    submitted_number: str | None = None
+
+    @property
+    def code_sent(self) -> bool:
+        """Whether a confirmation code waits to be entered."""
+        return self.code_digest is not None
+
+    def to_data(self) -> dict[str, object]:
+        """The draft as a JSON-ready mapping (for a :class:`~edqueue.ports.DraftStore`)."""
+        claim = self.benefit
+        return {
+            "id": self.id,
+            "phone": self.phone.reveal(),
+            "queue_kind": self.queue_kind.value,
+            "salt": self.salt,
+            "code_digest": self.code_digest,
+            "code_sent_at": _iso(self.code_sent_at),
+            "code_attempts": self.code_attempts,
+            "binding_digest": self.binding_digest,
+            "binding_offered_at": _iso(self.binding_offered_at),
+            "confirmed_at": _iso(self.confirmed_at),
+            "consents": sorted(c.value for c in self.consents),
+            "applicant_iin": None if self.applicant_iin is None else self.applicant_iin.reveal(),
+            "access_request": self.access_request,
+            "child_iin": None if self.child_iin is None else self.child_iin.reveal(),
+            "choices": [[c.organization_id, c.language.code] for c in self.choices],
+            "referral": [self.referral.timing.value, _iso(self.referral.desired_date)],
+            "benefit": None
+            if claim is None
+            else [
+                int(claim.category),
+                claim.status.value,
+                _iso(claim.claimed_at),
+                _iso(claim.decided_at),
+            ],
+            "benefit_document": self.benefit_document,
+            "pmpk": None
+            if self.pmpk is None
+            else [self.pmpk.number, self.pmpk.issued_on.isoformat()],
+            "submitted_number": self.submitted_number,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Draft:
+        """The draft :meth:`to_data` wrote. Raises ``flow.unknown_draft`` if unreadable."""
+        try:
+            timing, desired = data["referral"]
+            benefit = data["benefit"]
+            pmpk = data["pmpk"]
+            return cls(
+                id=data["id"],
+                phone=PhoneNumber(data["phone"]),
+                queue_kind=QueueKind(data["queue_kind"]),
+                salt=data["salt"],
+                code_digest=data["code_digest"],
+                code_sent_at=_time(data["code_sent_at"]),
+                code_attempts=int(data["code_attempts"]),
+                binding_digest=data["binding_digest"],
+                binding_offered_at=_time(data["binding_offered_at"]),
+                confirmed_at=_time(data["confirmed_at"]),
+                consents=frozenset(Consent(c) for c in data["consents"]),
+                applicant_iin=None if data["applicant_iin"] is None else Iin(data["applicant_iin"]),
+                access_request=data["access_request"],
+                child_iin=None if data["child_iin"] is None else Iin(data["child_iin"]),
+                choices=tuple(Choice(o, Language(code)) for o, code in data["choices"]),
+                referral=ReferralPreference(
+                    timing, None if desired is None else date.fromisoformat(desired)
+                ),
+                benefit=None
+                if benefit is None
+                else BenefitClaim(
+                    BenefitCategory(benefit[0]),
+                    BenefitStatus(benefit[1]),
+                    _time(benefit[2]),
+                    _time(benefit[3]),
+                ),
+                benefit_document=data["benefit_document"],
+                pmpk=None if pmpk is None else PmpkConclusion(pmpk[0], date.fromisoformat(pmpk[1])),
+                submitted_number=data["submitted_number"],
+            )
+        except (KeyError, TypeError, ValueError, EdqueueError):
+            raise FlowError(
+                "flow.unknown_draft", "the stored draft cannot be read; start the flow again"
+            ) from None
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@attrs.frozen
+class BindingOffer:
+    """What the portal shows to bind the ED24 app to a number (seed, step 0): a one-time
+    password (shown as «7345 5323 7173») and the same secret as a QR code's payload."""
+
+    one_time_password: str = attrs.field(repr=False)
+    qr_payload: str = attrs.field(repr=False)
+    expires_at: datetime
+
+
+@attrs.frozen
+class Submission:
+    """A submitted application's number («Заявлению присвоен номер: #1292583») and what
+    happened; ``repeated`` is true when a retried submission found the first one."""
+
+    number: str
+    events: tuple[EventRecord, ...]
+    repeated: bool = False
+
+
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "application_submitted": (
+        "Ваше заявление успешно направлено в систему Единой Очередности! Заявлению присвоен "
+        "номер: #{number}",
+        "Өтінішіңіз Бірыңғай кезек жүйесіне сәтті жіберілді! Өтінішке берілген нөмір: #{number}",
+    ),
+    "application_withdrawn": (
+        "Заявление #{number} отозвано",
+        "#{number} өтініш кері қайтарылды",
+    ),
+    "choices_changed": (
+        "В заявлении #{number} изменены дошкольные организации",
+        "#{number} өтініштегі мектепке дейінгі ұйымдар өзгертілді",
+    ),
+    "benefit_changed": (
+        "Сведения о льготе в заявлении #{number} изменены: {reason}",
+        "#{number} өтініштегі жеңілдік туралы мәліметтер өзгертілді: {reason}",
+    ),
+}
+
+
+class ApplicationService:
+    """Every step of the seed's flow and the personal cabinet, over the host's ports.
+
+    ``organizations`` are those of the locality the service serves; ``authority`` is whom
+    the application text is addressed to («Руководителю управления образования
+    г.Шахтинск») and ``locality`` the locality as the text writes it («г.Шахтинск»). The
+    queues are rebuilt from the store at construction: O(N c log n).
+    """
+
+    def __init__(
+        self,
+        *,
+        identity: IdentityProvider,
+        consents: ConsentRegistry,
+        family: FamilyRegister,
+        benefits: BenefitRegistry,
+        documents: DocumentStore,
+        notifier: Notifier,
+        clock: Clock,
+        store: Store,
+        drafts: DraftStore,
+        numbers: NumberSequence,
+        organizations: Iterable[Organization],
+        authority: str,
+        locality: str,
+        policy: Policy = KAZAKHSTAN_POLICY,
+        calendar: WorkingCalendar = KAZAKHSTAN_CALENDAR,
+        ordering: OrderingPolicy | None = None,
+    ) -> None:
+        self._identity = identity
+        self._consents = consents
+        self._family = family
+        self._benefits = benefits
+        self._documents = documents
+        self._notifier = notifier
+        self._clock = clock
+        self._store = store
+        self._drafts = drafts
+        self._numbers = numbers
+        self._organizations = tuple(organizations)
+        self._authority = authority
+        self._locality = locality
+        self._policy = policy
+        self._calendar = calendar
+        self._book = QueueBook(self._organizations, ordering=ordering)
+        for stored in store.all():
+            self._book.submit(stored.application)
+
+    @property
+    def book(self) -> QueueBook:
+        """The live queues (read them; change them only through the service)."""
+        return self._book
+
+    def _now(self) -> datetime:
+        return require_aware(self._clock.now(), "the clock's time")
+
+    # --- step 0: identify -------------------------------------------------------------------
+
+    def start(self, phone: str | PhoneNumber) -> Draft:
+        """Begin with a phone number: it must be in the БМГ; if an ED24 app is bound to it,
+        a confirmation code is pushed at once (``draft.code_sent``), otherwise the family
+        binds an app first (:meth:`request_binding`, :meth:`bind_app`)."""
+        number = phone if isinstance(phone, PhoneNumber) else PhoneNumber(phone)
+        if not self._identity.in_mobile_register(number):
+            raise FlowError(
+                "identity.not_in_bmg",
+                "this number is not in the БМГ (register of mobile citizens); register it "
+                "at a ЦОН or on egov.kz, then start again",
+            )
+        draft = Draft(id=secrets.token_urlsafe(16), phone=number)
+        if self._identity.app_bound(number):
+            draft = self._push_code(draft)
+        self._save(draft)
+        return draft
+
+    def send_code(self, draft_id: str) -> Draft:
+        """Push a new confirmation code to the ED24 app (the old one stops working)."""
+        draft = self._draft(draft_id)
+        if not self._identity.app_bound(draft.phone):
+            raise FlowError(
+                "identity.app_not_bound",
+                "no ED24 app is bound to this number; install ED24 and bind it with the "
+                "one-time password or QR code (request_binding)",
+            )
+        draft = self._push_code(draft)
+        self._save(draft)
+        return draft
+
+    def _push_code(self, draft: Draft) -> Draft:
+        code = f"{secrets.randbelow(10_000):04d}"
+        self._identity.push_code(draft.phone, code)
+        return attrs.evolve(
+            draft,
+            code_digest=_digest(draft.salt, code),
+            code_sent_at=self._now(),
+            code_attempts=0,
+        )
+
+    def confirm_code(self, draft_id: str, code: str) -> Draft:
+        """Check the code the family typed. It works once, within its lifetime, and only
+        ``confirmation_code_attempts`` wrong codes are allowed; each wrong one counts."""
+        draft = self._draft(draft_id)
+        now = self._now()
+        values = self._policy.at(now)
+        if draft.code_digest is None or draft.code_sent_at is None:
+            raise FlowError("flow.step", "ask for a confirmation code first (send_code)")
+        lifetime = self._calendar.deadline(draft.code_sent_at, values.confirmation_code_lifetime)
+        if now >= lifetime:
+            raise FlowError("identity.code_expired", "the code has expired; ask for a new one")
+        if draft.code_attempts >= values.confirmation_code_attempts:
+            raise FlowError("identity.code_attempts", "too many wrong codes; ask for a new one")
+        if not hmac.compare_digest(draft.code_digest, _digest(draft.salt, str(code).strip())):
+            attempts = draft.code_attempts + 1
+            self._save(attrs.evolve(draft, code_attempts=attempts))
+            left = values.confirmation_code_attempts - attempts
+            raise FlowError(
+                "identity.code_wrong",
+                f"the code does not match; {left} attempt(s) left"
+                if left
+                else "the code does not match; ask for a new one",
+            )
+        draft = attrs.evolve(draft, code_digest=None, confirmed_at=now)
+        self._save(draft)
+        return draft
+
+    def request_binding(self, draft_id: str) -> BindingOffer:
+        """A one-time password (and QR code) to bind the ED24 app to the draft's number,
+        valid ``binding_password_lifetime``."""
+        draft = self._draft(draft_id)
+        now = self._now()
+        password = " ".join(f"{secrets.randbelow(10_000):04d}" for _ in range(3))
+        expires = self._calendar.deadline(now, self._policy.at(now).binding_password_lifetime)
+        self._save(
+            attrs.evolve(
+                draft,
+                binding_digest=_digest(draft.salt, password.replace(" ", "")),
+                binding_offered_at=now,
+            )
+        )
+        return BindingOffer(password, f"ed24-bind:{draft.id}:{password.replace(' ', '')}", expires)
+
+    def bind_app(self, draft_id: str, device_id: str, one_time_password: str) -> Draft:
+        """The ED24 app on ``device_id`` entered the one-time password: bind it to the
+        number. A device may switch to another number at most once in
+        ``device_number_change_interval`` (seed: «не чаще, чем один раз в 40 дней»)."""
+        draft = self._draft(draft_id)
+        now = self._now()
+        values = self._policy.at(now)
+        typed = "".join(str(one_time_password).split())
+        if (
+            draft.binding_digest is None
+            or draft.binding_offered_at is None
+            or now
+            >= self._calendar.deadline(draft.binding_offered_at, values.binding_password_lifetime)
+            or not hmac.compare_digest(draft.binding_digest, _digest(draft.salt, typed))
+        ):
+            raise FlowError(
+                "identity.binding_invalid",
+                "the one-time password is wrong or expired; ask for a new one",
+            )
+        current = self._identity.binding(device_id)
+        if current is not None and current.phone != draft.phone:
+            allowed = self._calendar.deadline(
+                current.bound_at, values.device_number_change_interval
+            )
+            if now < allowed:
+                raise FlowError(
+                    "identity.device_recently_bound",
+                    "this device switched numbers less than "
+                    f"{values.device_number_change_interval} ago; it may switch again from "
+                    f"{allowed:%d.%m.%Y %H:%M}",
+                )
+        self._identity.bind(DeviceBinding(device_id, draft.phone, now))
+        draft = attrs.evolve(draft, binding_digest=None, binding_offered_at=None)
+        self._save(draft)
+        return draft
+
+    def give_consents(
+        self,
+        draft_id: str,
+        consents: Iterable[Consent],
+        queue_kind: QueueKind = QueueKind.GENERAL,
+    ) -> Draft:
+        """Both consents, then the queue («Встать в общеобразовательную очередь» or
+        «... коррекционную очередь»). The number must be confirmed first."""
+        draft = self._confirmed(draft_id)
+        given = frozenset(Consent(c) for c in consents)
+        missing = REQUIRED_CONSENTS - given
+        if missing:
+            raise FlowError(
+                "consent.missing",
+                "both consents are needed to go on (notifications and the offer agreement); "
+                "missing: " + ", ".join(sorted(c.value for c in missing)),
+            )
+        draft = attrs.evolve(draft, consents=given, queue_kind=QueueKind(queue_kind))
+        self._save(draft)
+        return draft
+
+    # --- step 1: parent and child -------------------------------------------------------------
+
+    def request_family_access(self, draft_id: str, applicant_iin: str | Iin) -> Draft:
+        """«Запросить разрешение на получение состава семьи»: the SMS from 1414 goes out."""
+        draft = self._consented(draft_id)
+        applicant = applicant_iin if isinstance(applicant_iin, Iin) else Iin(applicant_iin)
+        request = self._consents.request_access(applicant, draft.phone)
+        draft = attrs.evolve(draft, applicant_iin=applicant, access_request=request, child_iin=None)
+        self._save(draft)
+        return draft
+
+    def family(self, draft_id: str) -> FamilyRecord:
+        """The applicant's family, once the citizen granted access by SMS. Raises
+        ``consent.pending`` while there is no answer and ``consent.refused`` after a no."""
+        return self._family_of(self._consented(draft_id))
+
+    def _family_of(self, draft: Draft) -> FamilyRecord:
+        if draft.access_request is None or draft.applicant_iin is None:
+            raise FlowError("flow.step", "request access to the family data first")
+        answer = self._consents.access_answer(draft.access_request)
+        if answer is AccessAnswer.REFUSED:
+            raise FlowError(
+                "consent.refused",
+                "access to the family data was refused by SMS; request it again if that "
+                "was a mistake",
+            )
+        if answer is not AccessAnswer.GRANTED:
+            raise FlowError(
+                "consent.pending", "the SMS from 1414 has no answer yet; answer it to go on"
+            )
+        record = self._family.family(draft.applicant_iin)
+        if record is None:
+            raise FlowError(
+                "family.child_not_found",
+                "the family register has no family for this IIN; check the IIN",
+            )
+        return record
+
+    def choose_child(self, draft_id: str, child_iin: str | Iin) -> Draft:
+        """Pick the child from the family; the applicant must be its confirmed legal
+        representative («Статус законного представителя: подтвержден»)."""
+        draft = self._consented(draft_id)
+        wanted = child_iin if isinstance(child_iin, Iin) else Iin(child_iin)
+        member = self._member(draft, wanted)
+        if member.status is not LegalRepresentativeStatus.CONFIRMED:
+            raise FlowError(
+                "family.not_legal_representative",
+                "the register does not confirm the applicant as the child's legal "
+                "representative; only a confirmed legal representative may apply",
+            )
+        draft = attrs.evolve(draft, child_iin=wanted)
+        self._save(draft)
+        return draft
+
+    def _member(self, draft: Draft, child: Iin) -> FamilyMember:
+        for member in self._family_of(draft).children:
+            if member.child.iin == child:
+                return member
+        raise FlowError(
+            "family.child_not_found",
+            "this child is not in the applicant's family; pick a child from the list",
+        )
+
+    # --- step 2: organizations ----------------------------------------------------------------
+
+    def search_organizations(
+        self, name: str | None = None, *, near: GeoPoint | None = None, limit: int = 20
+    ) -> list[Organization]:
+        """Search by name (any part, any case, Russian or Kazakh) and/or order by distance
+        from ``near`` (nearest first; organizations without a location last). O(n log n)."""
+        found = list(self._organizations)
+        if name:
+            needle = name.casefold()
+            found = [
+                o
+                for o in found
+                if needle in o.name.ru.casefold() or needle in (o.name.kk or "").casefold()
+            ]
+        if near is not None:
+            found.sort(
+                key=lambda o: (
+                    o.location is None,
+                    near.distance_km(o.location) if o.location else 0,
+                )
+            )
+        else:
+            found.sort(key=lambda o: o.name.ru)
+        return found[: max(limit, 0)]
+
+    def choose_organizations(
+        self,
+        draft_id: str,
+        choices: Sequence[Choice],
+        referral: ReferralPreference | None = None,
+        *,
+        pmpk: PmpkConclusion | None = None,
+    ) -> Draft:
+        """Up to ``max_organizations`` choices in order of preference, when to refer, and
+        (for the correctional queue) the ПМПК conclusion. Checked against every eligibility
+        rule at once (:class:`~edqueue.errors.IneligibleApplicationError`)."""
+        draft = self._consented(draft_id)
+        if draft.child_iin is None:
+            raise FlowError("flow.step", "choose the child first")
+        changed = attrs.evolve(
+            draft,
+            choices=tuple(choices),
+            referral=referral or ReferralPreference.immediately(),
+            pmpk=pmpk,
+        )
+        self._check(self._tentative(changed), exclude=None)
+        self._save(changed)
+        return changed
+
+    # --- step 3: benefit ---------------------------------------------------------------------
+
+    def claim_benefit(
+        self,
+        draft_id: str,
+        category: int | BenefitCategory | None,
+        document: bytes | None = None,
+        media_type: str = "application/pdf",
+    ) -> Draft:
+        """Claim one benefit (``None`` skips the step). Categories 5-11 are checked in the
+        registers at once (verified, or ``benefit.not_found``: «Не найдена»); categories
+        1-4 need a document and stay pending until a reviewer decides."""
+        draft = self._consented(draft_id)
+        child, applicant = draft.child_iin, draft.applicant_iin
+        if child is None or applicant is None:
+            raise FlowError("flow.step", "choose the child first")
+        if category is None:
+            draft = attrs.evolve(draft, benefit=None, benefit_document=None)
+        else:
+            claim, document_id = self._claim(
+                BenefitCategory(category), child, applicant, document, media_type
+            )
+            draft = attrs.evolve(draft, benefit=claim, benefit_document=document_id)
+        self._save(draft)
+        return draft
+
+    def _claim(
+        self,
+        category: BenefitCategory,
+        child: Iin,
+        applicant: Iin,
+        document: bytes | None,
+        media_type: str,
+    ) -> tuple[BenefitClaim, str | None]:
+        now = self._now()
+        if category.proof is Proof.DOCUMENT:
+            if not document:
+                raise FlowError(
+                    "benefit.document_missing",
+                    f"category {int(category)} needs a document that proves it; upload it",
+                )
+            document_id = self._documents.put(document, media_type)
+            return BenefitClaim(category, BenefitStatus.PENDING, now), document_id
+        if not self._benefits.has_benefit(child, applicant, category):
+            raise FlowError(
+                "benefit.not_found",
+                f"the state registers have no record of category {int(category)} "
+                "(«Не найдена»); check the category or go on without it",
+            )
+        return BenefitClaim(category, BenefitStatus.VERIFIED, now, now), None
+
+    # --- step 4 and 5: review and submit ----------------------------------------------------------
+
+    def review(self, draft_id: str, language: TextLanguage = "ru") -> str:
+        """The application text the citizen signs (seed, step 4), in full."""
+        draft = self._ready(draft_id)
+        application = self._tentative(draft)
+        return render_application_text(
+            application,
+            self._organizations,
+            authority=self._authority,
+            locality=self._locality,
+            language=language,
+            on=policy_date(self._now()),
+        )
+
+    def submit(self, draft_id: str, idempotency_key: str) -> Submission:
+        """Submit the application: a number, the queues, a notification.
+
+        A retried call with the same ``idempotency_key`` returns the first submission's
+        number and creates nothing (``repeated=True``). Raises
+        :class:`~edqueue.errors.IneligibleApplicationError` with every rule broken.
+        """
+        key = _key(idempotency_key)
+        earlier = self._store.by_idempotency_key(key)
+        if earlier is not None:
+            return Submission(earlier.application.number, (), repeated=True)
+        draft = self._ready(draft_id)
+        if draft.submitted_number is not None:
+            raise FlowError(
+                "flow.submitted",
+                f"this application was already submitted as #{draft.submitted_number}",
+            )
+        now = self._now()
+        application = self._tentative(draft, number=self._numbers.next_number(), at=now)
+        self._check(application, exclude=None)
+        records = (
+            EventRecord(
+                kind="application_submitted",
+                at=now,
+                number=application.number,
+                reason="submitted",
+                data={"queues": _queues(application)},
+            ),
+        )
+        stored = self._store.add(application, records, idempotency_key=key)
+        self._book.submit(stored.application)
+        self._save(attrs.evolve(draft, submitted_number=application.number))
+        self._notify(application, records)
+        return Submission(application.number, records)
+
+    # --- the personal cabinet ------------------------------------------------------------------
+
+    def position(self, number: str) -> list[QueuePosition]:
+        """«Проверка номера очереди»: where an application stands in each chosen queue.
+        Carries no personal data. O(c log n)."""
+        return self._book.positions(number)
+
+    def explain(self, number: str, organization_id: str) -> Explanation:
+        """Why the application stands where it does (no personal data). O(log n)."""
+        return self._book.explain(number, organization_id)
+
+    def add_benefit(
+        self,
+        number: str,
+        category: int | BenefitCategory,
+        document: bytes | None = None,
+        media_type: str = "application/pdf",
+        *,
+        expected_version: int | None = None,
+    ) -> StoredApplication:
+        """Add or replace the benefit later (seed, step 3: «может быть заполнена позже в
+        Личном кабинете»), checked as in :meth:`claim_benefit`."""
+        stored = self._live(number, expected_version)
+        current = stored.application
+        claim, _ = self._claim(
+            BenefitCategory(category),
+            current.child.iin,
+            current.applicant.iin,
+            document,
+            media_type,
+        )
+        changed = attrs.evolve(current, benefit=claim)
+        reason = f"benefit {int(claim.category)} {claim.status.value}"
+        return self._commit(
+            stored,
+            changed,
+            "benefit_changed",
+            reason,
+            lambda at: self._book.set_benefit(number, claim, at),
+        )
+
+    def change_organizations(
+        self,
+        number: str,
+        choices: Sequence[Choice],
+        *,
+        expected_version: int | None = None,
+    ) -> StoredApplication:
+        """Choose other organizations; the queue date stays the submission date."""
+        stored = self._live(number, expected_version)
+        changed = attrs.evolve(stored.application, choices=tuple(choices))
+        self._check(changed, exclude=number)
+        return self._commit(
+            stored,
+            changed,
+            "choices_changed",
+            "choices changed",
+            lambda at: self._book.change_choices(number, changed.choices, at),
+        )
+
+    def withdraw(self, number: str, *, expected_version: int | None = None) -> StoredApplication:
+        """Withdraw the application; it leaves every queue for good."""
+        stored = self._live(number, expected_version)
+        changed = stored.application.with_status(ApplicationStatus.WITHDRAWN)
+        return self._commit(
+            stored,
+            changed,
+            "application_withdrawn",
+            "withdrawn",
+            lambda at: self._book.withdraw(number, at),
+        )
+
+    def _live(self, number: str, expected_version: int | None) -> StoredApplication:
+        stored = self._store.get(number)
+        if stored is None:
+            raise QueueError("queue.unknown_application", f"no application #{number}")
+        if stored.application.status.is_final:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"application #{number} is {stored.application.status.value}; it cannot change",
+            )
+        if expected_version is not None and expected_version != stored.version:
+            raise StorageError(
+                "storage.conflict",
+                f"application #{number} changed since version {expected_version}; read it again",
+            )
+        return stored
+
+    def _commit(
+        self,
+        stored: StoredApplication,
+        changed: Application,
+        kind: str,
+        reason: str,
+        apply: Callable[[datetime], object],
+    ) -> StoredApplication:
+        """Write the change and its event in one transaction (a stale version raises
+        ``storage.conflict`` and nothing changes), then move the queues and notify."""
+        now = self._now()
+        record = EventRecord(
+            kind=kind,
+            at=now,
+            number=changed.number,
+            reason=reason,
+            data={"queues": _queues(changed)},
+        )
+        result = self._store.update(changed, stored.version, [record])
+        apply(now)
+        self._notify(changed, [record])
+        return result
+
+    # --- inside -----------------------------------------------------------------------------------
+
+    def _draft(self, draft_id: str) -> Draft:
+        data = self._drafts.load(draft_id)
+        if data is None:
+            raise FlowError(
+                "flow.unknown_draft", "no application in progress with this id; start again"
+            )
+        return Draft.from_data(data)
+
+    def _save(self, draft: Draft) -> None:
+        self._drafts.save(draft.id, draft.to_data())
+
+    def _confirmed(self, draft_id: str) -> Draft:
+        draft = self._draft(draft_id)
+        if draft.confirmed_at is None:
+            raise FlowError(
+                "identity.not_confirmed", "confirm the phone number with the code first"
+            )
+        return draft
+
+    def _consented(self, draft_id: str) -> Draft:
+        draft = self._confirmed(draft_id)
+        if not draft.consents >= REQUIRED_CONSENTS:
+            raise FlowError(
+                "consent.missing", "give both consents (notifications, offer agreement) first"
+            )
+        return draft
+
+    def _ready(self, draft_id: str) -> Draft:
+        draft = self._consented(draft_id)
+        if draft.child_iin is None:
+            raise FlowError("flow.step", "choose the child first")
+        if not draft.choices:
+            raise FlowError("flow.step", "choose at least one organization first")
+        return draft
+
+    def _tentative(
+        self, draft: Draft, number: str = "1", at: datetime | None = None
+    ) -> Application:
+        """The application the draft would make (number and time are placeholders until
+        submission)."""
+        if draft.child_iin is None or draft.applicant_iin is None:
+            raise FlowError("flow.step", "choose the child first")
+        record = self._family_of(draft)
+        member = self._member(draft, draft.child_iin)
+        return Application(
+            number=number,
+            applicant=Applicant(iin=record.applicant, name=record.name, phone=draft.phone),
+            child=member.child,
+            choices=draft.choices,
+            submitted_at=at or self._now(),
+            queue_kind=draft.queue_kind,
+            referral=draft.referral,
+            benefit=draft.benefit,
+            consents=draft.consents,
+            representative_status=member.status,
+            pmpk=draft.pmpk,
+        )
+
+    def _check(self, application: Application, exclude: str | None) -> None:
+        others = [
+            s.application
+            for s in self._store.for_child(application.child.iin)
+            if s.application.number != exclude
+        ]
+        ensure_eligible(
+            application,
+            self._organizations,
+            policy=self._policy,
+            as_of=self._now(),
+            active_applications=others,
+        )
+
+    def _notify(self, application: Application, records: Sequence[EventRecord]) -> None:
+        """Tell the family, if it agreed to notifications. A failing notifier does not undo
+        the command: the failure is logged as an event to retry from."""
+        if Consent.NOTIFICATIONS not in application.consents:
+            return
+        for record in records:
+            texts = _MESSAGES.get(record.kind)
+            if texts is None:
+                continue
+            words = {"number": application.number, "reason": record.reason}
+            message = Message(
+                record.kind, application.number, texts[0].format(**words), texts[1].format(**words)
+            )
+            try:
+                self._notifier.send(application.applicant.phone, message)
+            except PortError as error:
+                self._store.append(
+                    [
+                        EventRecord(
+                            kind="notification_failed",
+                            at=self._now(),
+                            number=application.number,
+                            reason=error.code,
+                            data={"event": record.kind},
+                        )
+                    ]
+                )
+
+
+def _key(value: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 128:
+        raise FlowError("flow.step", "an idempotency key is 1-128 characters of text")
+    return value.strip()
+
+
+def _queues(application: Application) -> str:
+    return "; ".join(f"{o} {k.label_ru}" for o, k in application.group_keys)

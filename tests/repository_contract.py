@@ -1,0 +1,447 @@
+"""The contract every ``ApplicationRepository`` + ``EventLog`` meets (see :mod:`edqueue.ports`).
+
+Subclass :class:`RepositoryContract` in a ``Test...`` class and implement ``make`` to run the
+whole suite against a store; ``tests/test_stores.py`` does it for the memory and SQLite
+stores, and a host can do it for its own.
+"""
+
+from __future__ import annotations
+
+import abc
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edqueue.errors import StorageError, TimeError
+from edqueue.models import KAZAKHSTAN, Application, ApplicationStatus, Iin, number_order
+from edqueue.ports import ApplicationRepository, EventLog, EventRecord, StoredApplication
+from edqueue.sample import neighbour_applications, seed_application
+from edqueue.testing import applications, kazakhstan_datetimes
+
+AT = datetime(2024, 2, 5, 10, 15, tzinfo=KAZAKHSTAN)
+
+
+class Repository(ApplicationRepository, EventLog, Protocol):
+    """What the contract tests: both ports, and ``forget``."""
+
+    def forget(self, number: str) -> bool: ...
+
+
+def event(kind: str, number: str | None = None, **data: str | int | None) -> EventRecord:
+    """A small event record for the tests."""
+    return EventRecord(kind=kind, at=AT, number=number, reason=f"test: {kind}", data=data)
+
+
+def numbered(application: Application, number: str) -> Application:
+    """The same application under another number."""
+    return attrs.evolve(application, number=number)
+
+
+def close(store: object) -> None:
+    """Close a store that has ``close`` (SQLite); the memory store has nothing to close."""
+    closer = getattr(store, "close", None)
+    if closer is not None:
+        closer()
+
+
+# --- the hypothesis model: a plain dict ----------------------------------------------------
+
+_NUMBERS = st.integers(1, 6)  # few numbers, so that adds collide and updates find their target
+_KEYS = st.none() | st.sampled_from(["key-a", "key-b", "key-c"])
+_DATA_VALUES = st.none() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8)
+_EVENTS = st.builds(
+    EventRecord,
+    kind=st.sampled_from(["application_submitted", "position_changed", "notified"]),
+    at=kazakhstan_datetimes(),
+    number=st.none() | _NUMBERS.map(str),
+    reason=st.text(max_size=12),
+    data=st.dictionaries(st.text(min_size=1, max_size=6), _DATA_VALUES, max_size=3),
+)
+_OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("add"), applications(numbers=_NUMBERS), _KEYS, st.lists(_EVENTS, max_size=2)
+        ),
+        st.tuples(
+            st.just("update"),
+            applications(numbers=_NUMBERS),
+            st.sampled_from([0, 0, 0, -1, 1]),  # offset from the stored version
+            st.lists(_EVENTS, max_size=2),
+        ),
+        st.tuples(st.just("append"), st.lists(_EVENTS, max_size=2)),
+    ),
+    max_size=12,
+)
+
+
+class _Model:
+    """What a repository must hold after a sequence of commands: plain dicts and a list."""
+
+    def __init__(self) -> None:
+        self.applications: dict[str, StoredApplication] = {}
+        self.keys: dict[str, str] = {}
+        self.log: list[EventRecord] = []
+
+    def numbered(self, events: Sequence[EventRecord]) -> list[EventRecord]:
+        return [attrs.evolve(e, sequence=len(self.log) + i) for i, e in enumerate(events, 1)]
+
+    def run(self, store: Repository, operation: tuple[Any, ...]) -> None:
+        """Apply one operation to the store and to the model; they must agree."""
+        if operation[0] == "append":
+            written = self.numbered(operation[1])
+            assert store.append(operation[1]) == written
+            self.log.extend(written)
+        elif operation[0] == "add":
+            self.add(store, *operation[1:])
+        else:
+            self.update(store, *operation[1:])
+
+    def add(
+        self,
+        store: Repository,
+        application: Application,
+        key: str | None,
+        events: list[EventRecord],
+    ) -> None:
+        number = application.number
+        if number in self.applications or (key is not None and key in self.keys):
+            with pytest.raises(StorageError) as raised:
+                store.add(application, events, idempotency_key=key)
+            assert raised.value.code == "storage.duplicate"
+            return
+        expected = StoredApplication(application, 1)
+        assert store.add(application, events, idempotency_key=key) == expected
+        self.applications[number] = expected
+        if key is not None:
+            self.keys[key] = number
+        self.log.extend(self.numbered(events))
+
+    def update(
+        self,
+        store: Repository,
+        application: Application,
+        offset: int,
+        events: list[EventRecord],
+    ) -> None:
+        number = application.number
+        current = self.applications.get(number)
+        version = (1 if current is None else current.version) + offset
+        if current is None or version != current.version:
+            with pytest.raises(StorageError) as raised:
+                store.update(application, version, events)
+            assert raised.value.code == (
+                "storage.unknown" if current is None else "storage.conflict"
+            )
+            return
+        expected = StoredApplication(application, version + 1)
+        assert store.update(application, version, events) == expected
+        self.applications[number] = expected
+        self.log.extend(self.numbered(events))
+
+    def check(self, store: Repository) -> None:
+        """The store holds exactly what the model holds."""
+        ordered = sorted(
+            self.applications.values(), key=lambda s: number_order(s.application.number)
+        )
+        assert list(store.all()) == ordered
+        for number in map(str, range(1, 7)):
+            assert store.get(number) == self.applications.get(number)
+        for key in ("key-a", "key-b", "key-c"):
+            owner = self.keys.get(key)
+            assert store.by_idempotency_key(key) == (
+                None if owner is None else self.applications[owner]
+            )
+        for stored in ordered:
+            child = stored.application.child.iin
+            assert store.for_child(child) == [
+                s for s in ordered if s.application.child.iin == child
+            ]
+        assert store.events() == self.log
+
+
+class RepositoryContract(abc.ABC):
+    """The tests every repository + event log passes. Subclasses implement :meth:`make`."""
+
+    @abc.abstractmethod
+    def make(self, directory: Path) -> Repository:
+        """A new, empty store (files, if any, go in ``directory``)."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Repository]:
+        store = self.make(tmp_path)
+        yield store
+        close(store)
+
+    # --- add and get -------------------------------------------------------------------
+
+    def test_add_then_get(self, store: Repository) -> None:
+        application = seed_application()
+        stored = store.add(application)
+        assert stored == StoredApplication(application, 1)
+        assert store.get("1292583") == stored
+        assert store.get("1292584") is None
+
+    def test_a_stored_number_is_refused_and_nothing_changes(self, store: Repository) -> None:
+        first = seed_application()
+        store.add(first, [event("application_submitted", first.number)])
+        other = numbered(neighbour_applications()[0], first.number)
+        with pytest.raises(StorageError) as raised:
+            store.add(other, [event("application_submitted", first.number)])
+        assert raised.value.code == "storage.duplicate"
+        assert store.get(first.number) == StoredApplication(first, 1)
+        assert len(store.events()) == 1
+
+    def test_idempotency_key_finds_the_application_and_is_not_reused(
+        self, store: Repository
+    ) -> None:
+        first, second = seed_application(), neighbour_applications()[0]
+        stored = store.add(first, idempotency_key="submit-1")
+        assert store.by_idempotency_key("submit-1") == stored
+        assert store.by_idempotency_key("submit-2") is None
+        with pytest.raises(StorageError) as raised:
+            store.add(second, [event("application_submitted")], idempotency_key="submit-1")
+        assert raised.value.code == "storage.duplicate"
+        assert store.get(second.number) is None
+        assert store.events() == []
+        assert store.by_idempotency_key("submit-1") == stored
+
+    # --- update --------------------------------------------------------------------------
+
+    def test_update_with_the_stored_version_makes_the_next_version(self, store: Repository) -> None:
+        application = seed_application()
+        store.add(application)
+        referred = application.with_status(ApplicationStatus.REFERRED)
+        assert store.update(referred, 1) == StoredApplication(referred, 2)
+        assert store.get(application.number) == StoredApplication(referred, 2)
+        withdrawn = referred.with_status(ApplicationStatus.WITHDRAWN)
+        assert store.update(withdrawn, 2).version == 3
+        assert store.get(application.number) == StoredApplication(withdrawn, 3)
+
+    def test_update_with_a_stale_version_is_a_conflict_and_changes_nothing(
+        self, store: Repository
+    ) -> None:
+        application = seed_application()
+        store.add(application)
+        referred = application.with_status(ApplicationStatus.REFERRED)
+        store.update(referred, 1, [event("referral_issued", application.number)])
+        withdrawn = application.with_status(ApplicationStatus.WITHDRAWN)
+        with pytest.raises(StorageError) as raised:
+            store.update(withdrawn, 1, [event("application_withdrawn", application.number)])
+        assert raised.value.code == "storage.conflict"
+        assert raised.value.message == "application #1292583 changed since version 1; read it again"
+        assert store.get(application.number) == StoredApplication(referred, 2)
+        assert [e.kind for e in store.events()] == ["referral_issued"]
+        with pytest.raises(StorageError) as ahead:
+            store.update(withdrawn, 3)
+        assert ahead.value.code == "storage.conflict"
+
+    def test_update_of_an_unknown_number_is_refused(self, store: Repository) -> None:
+        with pytest.raises(StorageError) as raised:
+            store.update(seed_application(), 1, [event("referral_issued", "1292583")])
+        assert raised.value.code == "storage.unknown"
+        assert store.get("1292583") is None
+        assert store.events() == []
+
+    def test_only_one_of_concurrent_updates_from_one_version_wins(self, store: Repository) -> None:
+        application = seed_application()
+        store.add(application)
+        referred = application.with_status(ApplicationStatus.REFERRED)
+        outcomes: list[str] = []
+        start = threading.Barrier(8)
+
+        def attempt() -> None:
+            start.wait()
+            try:
+                store.update(referred, 1, [event("referral_issued", application.number)])
+            except StorageError as error:
+                outcomes.append(error.code)
+            else:
+                outcomes.append("won")
+
+        threads = [threading.Thread(target=attempt) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["storage.conflict"] * 7 + ["won"]
+        assert store.get(application.number) == StoredApplication(referred, 2)
+        assert len(store.events()) == 1
+
+    # --- events --------------------------------------------------------------------------
+
+    def test_events_are_numbered_in_the_order_they_are_written(self, store: Repository) -> None:
+        application = seed_application()
+        data: dict[str, str | int | None] = {"organization": "shakhtinsk-saltanat", "position": 3}
+        store.add(
+            application,
+            [
+                event("application_submitted", application.number),
+                EventRecord("position_changed", AT, application.number, "submitted", data),
+            ],
+        )
+        data["position"] = 99  # the caller's dict is not the stored one
+        store.update(
+            application.with_status(ApplicationStatus.REFERRED),
+            1,
+            [event("referral_issued", application.number)],
+        )
+        events = store.events()
+        assert [(e.sequence, e.kind) for e in events] == [
+            (1, "application_submitted"),
+            (2, "position_changed"),
+            (3, "referral_issued"),
+        ]
+        assert events[1].data == {"organization": "shakhtinsk-saltanat", "position": 3}
+        assert events[1].reason == "submitted"
+        assert events[1].number == application.number
+
+    def test_a_write_with_a_naive_event_time_writes_nothing(self, store: Repository) -> None:
+        application = seed_application()
+        naive = EventRecord("notified", datetime(2024, 2, 5, 10, 15), None, "naive")  # noqa: DTZ001
+        with pytest.raises(TimeError):
+            store.add(application, [event("application_submitted"), naive])
+        assert store.get(application.number) is None
+        store.add(application)
+        with pytest.raises(TimeError):
+            store.update(application.with_status(ApplicationStatus.REFERRED), 1, [naive])
+        assert store.get(application.number) == StoredApplication(application, 1)
+        with pytest.raises(TimeError):
+            store.append([event("notified"), naive])
+        assert store.events() == []
+
+    def test_events_after_a_sequence(self, store: Repository) -> None:
+        store.append([event("a"), event("b"), event("c")])
+        assert [e.kind for e in store.events()] == ["a", "b", "c"]
+        assert [e.kind for e in store.events(after=0)] == ["a", "b", "c"]
+        assert [(e.sequence, e.kind) for e in store.events(after=2)] == [(3, "c")]
+        assert store.events(after=3) == []
+        assert store.events(after=10) == []
+
+    def test_append_continues_the_numbering_and_returns_the_records(
+        self, store: Repository
+    ) -> None:
+        application = seed_application()
+        store.add(application, [event("application_submitted", application.number)])
+        written = store.append([event("notified", application.number, channel="sms")])
+        assert written == [
+            attrs.evolve(event("notified", application.number, channel="sms"), sequence=2)
+        ]
+        assert store.events(after=1) == written
+        assert store.append([]) == []
+        assert len(store.events()) == 2
+
+    def test_event_times_keep_their_instant_offset_and_zone(self, store: Repository) -> None:
+        times = [
+            datetime(2024, 2, 29, 23, 30, tzinfo=KAZAKHSTAN),  # the hour that happened twice
+            datetime(2024, 2, 29, 23, 30, tzinfo=KAZAKHSTAN, fold=1),
+            datetime(2023, 7, 1, 8, 0, 0, 123456, tzinfo=UTC),
+            datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=6))),
+        ]
+        store.append([EventRecord("tick", at, None, "time") for at in times])
+        stored = [e.at for e in store.events()]
+        assert stored == times
+        assert [at.utcoffset() for at in stored] == [at.utcoffset() for at in times]
+        assert [at.astimezone(UTC) for at in stored] == [at.astimezone(UTC) for at in times]
+        assert [at.tzinfo for at in stored[:2]] == [KAZAKHSTAN, KAZAKHSTAN]
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def test_for_child_finds_every_application_of_the_child(self, store: Repository) -> None:
+        seed = seed_application()
+        again = attrs.evolve(numbered(seed, "1292700"), status=ApplicationStatus.WITHDRAWN)
+        other = neighbour_applications()[0]
+        for application in (again, other, seed):
+            store.add(application)
+        found = store.for_child(Iin(seed.child.iin.reveal()))  # an equal IIN, not the same object
+        assert found == [StoredApplication(seed, 1), StoredApplication(again, 1)]
+        assert store.for_child(other.child.iin) == [StoredApplication(other, 1)]
+        assert store.for_child(Iin("200128600017")) == []
+
+    def test_for_child_follows_an_update_that_changes_the_child(self, store: Repository) -> None:
+        seed, other = seed_application(), neighbour_applications()[0]
+        store.add(seed)
+        corrected = attrs.evolve(seed, child=other.child)
+        store.update(corrected, 1)
+        assert store.for_child(seed.child.iin) == []
+        assert store.for_child(other.child.iin) == [StoredApplication(corrected, 2)]
+
+    def test_all_is_in_numeric_order_of_number(self, store: Repository) -> None:
+        seed = seed_application()
+        for number in ("10", "1292583", "9", "100", "11"):
+            store.add(numbered(seed, number))
+        assert [s.application.number for s in store.all()] == ["9", "10", "11", "100", "1292583"]
+
+    def test_an_empty_store(self, store: Repository) -> None:
+        assert list(store.all()) == []
+        assert store.events() == []
+        assert store.for_child(seed_application().child.iin) == []
+        assert store.by_idempotency_key("any") is None
+
+    # --- concurrency and minimisation ---------------------------------------------------
+
+    def test_concurrent_writers_lose_nothing(self, store: Repository) -> None:
+        seed = seed_application()
+
+        def writer(offset: int) -> None:
+            for i in range(10):
+                number = str(1000 + offset * 100 + i)
+                store.add(numbered(seed, number), [event("application_submitted", number)])
+
+        threads = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(list(store.all())) == 40
+        events = store.events()
+        assert [e.sequence for e in events] == list(range(1, 41))
+        assert sorted(e.number or "" for e in events) == sorted(
+            s.application.number for s in store.all()
+        )
+
+    def test_forget_deletes_the_application_and_the_data_of_its_events(
+        self, store: Repository
+    ) -> None:
+        seed, other = seed_application(), neighbour_applications()[0]
+        store.add(
+            seed, [event("application_submitted", seed.number, position=3)], idempotency_key="k"
+        )
+        store.add(other, [event("application_submitted", other.number, position=1)])
+        assert store.forget(seed.number) is True
+        assert store.get(seed.number) is None
+        assert store.by_idempotency_key("k") is None
+        assert store.for_child(seed.child.iin) == []
+        assert [s.application for s in store.all()] == [other]
+        events = store.events()
+        assert [(e.sequence, e.number, e.kind, e.data) for e in events] == [
+            (1, seed.number, "application_submitted", {}),
+            (2, other.number, "application_submitted", {"position": 1}),
+        ]
+        assert store.forget(seed.number) is False
+
+    # --- the model -----------------------------------------------------------------------
+
+    def test_random_commands_agree_with_a_dict_model(self) -> None:
+        # The @given function is made per call: hypothesis refuses one function run by
+        # several classes (HealthCheck.differing_executors).
+        @given(_OPERATIONS)
+        def run(operations: list[tuple[Any, ...]]) -> None:
+            model = _Model()
+            with tempfile.TemporaryDirectory() as directory:
+                store = self.make(Path(directory))
+                try:
+                    for operation in operations:
+                        model.run(store, operation)
+                    model.check(store)
+                finally:
+                    close(store)
+
+        run()
