@@ -16,7 +16,15 @@ def python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
 
 
-PAGES = ["README.md", "docs/queues.md", "docs/referrals.md", "docs/service.md"]
+# Every page with Python examples: the README and each page of docs/.
+PAGES = [
+    page
+    for page in [
+        "README.md",
+        *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("docs/**/*.md")),
+    ]
+    if "```python" in (ROOT / page).read_text(encoding="utf-8")
+]
 
 
 @pytest.mark.parametrize("page", PAGES)
