@@ -1,35 +1,339 @@
-"""The command line: `edqueue demo` prints the seed's application; errors are one line."""
+"""The command line on files written by hand from the interchange format's description."""
 
+from __future__ import annotations
+
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from edqueue import cli
 from edqueue.errors import IinError
 
+AS_OF = "2024-09-02T09:00:00+05:00"
 
-def test_demo_prints_the_seed_application_masked(capsys: pytest.CaptureFixture[str]) -> None:
+ORGANIZATIONS = [
+    {
+        "id": "shakhtinsk-saltanat",
+        "name": 'КГКП ясли-сад "Салтанат"',
+        "kind": "state",
+        "locality": "г. Шахтинск",
+        "address": "город Шахтинск, улица Имени 40-летия Победы, здание 50/2",
+        "location": [49.7116, 72.5925],
+        "groups": [
+            {
+                "birth_year": 2020,
+                "language": "ru",
+                "queue": "general",
+                "places": 25,
+                "free_places": 2,
+            },
+            {
+                "birth_year": 2020,
+                "language": "kk",
+                "queue": "general",
+                "places": 25,
+                "free_places": 0,
+            },
+        ],
+    },
+    {
+        "id": "shakhtinsk-karlygash",
+        "name": 'КГКП "Ясли-сад "Карлыгаш"',
+        "kind": "state",
+        "locality": "г. Шахтинск",
+        "address": "город Шахтинск, улица Ленинградская, здание 69 А",
+        "location": [49.7068, 72.6003],
+        "groups": [
+            {
+                "birth_year": 2020,
+                "language": "kk",
+                "queue": "general",
+                "places": 25,
+                "free_places": 0,
+            },
+        ],
+    },
+]
+
+SALTANAT_RU = {"organization": "shakhtinsk-saltanat", "language": "ru"}
+KARLYGASH_KK = {"organization": "shakhtinsk-karlygash", "language": "kk"}
+
+
+def application(
+    number: str,
+    submitted_at: str,
+    applicant_iin: str,
+    child_iin: str,
+    born: str,
+    choices: list[dict[str, str]],
+    *,
+    referral: dict[str, str] | None = None,
+    benefit: dict[str, object] | None = None,
+) -> str:
+    return json.dumps(
+        {
+            "number": number,
+            "submitted_at": submitted_at,
+            "applicant": {
+                "iin": applicant_iin,
+                "name": "Ахметова Айгуль Серикқызы",
+                "phone": "+77010000001",
+            },
+            "child": {"iin": child_iin, "name": "Ахметов Алихан Ержанұлы", "birth_date": born},
+            "queue": "general",
+            "choices": choices,
+            "referral": referral or {"when": "immediately"},
+            "benefit": benefit,
+        },
+        ensure_ascii=False,
+    )
+
+
+VALID = [
+    application(
+        "1292583",
+        "2024-02-05T10:15:00+06:00",
+        "900315400017",
+        "200623500011",
+        "2020-06-23",
+        [SALTANAT_RU, KARLYGASH_KK],
+    ),
+    application(
+        "1292601",
+        "2024-02-06T11:00:00+06:00",
+        "920505300017",
+        "200314600018",
+        "2020-03-14",
+        [SALTANAT_RU],
+        benefit={"category": 8, "status": "verified"},
+    ),
+    application(
+        "1292614",
+        "2024-02-07T09:30:00+06:00",
+        "881120400013",
+        "200902500018",
+        "2020-09-02",
+        [SALTANAT_RU],
+    ),
+    application(
+        "1292620",
+        "2024-02-08T16:45:00+06:00",
+        "950707400017",
+        "200128600017",
+        "2020-01-28",
+        [KARLYGASH_KK, SALTANAT_RU],
+        referral={"when": "from", "date": "2024-12-01"},
+    ),
+]
+
+BROKEN = [
+    # a bad IIN check digit
+    application(
+        "1292630",
+        "2024-02-09T10:00:00+06:00",
+        "900315400017",
+        "200623500012",
+        "2020-06-23",
+        [SALTANAT_RU],
+    ),
+    # an unknown organization
+    application(
+        "1292631",
+        "2024-02-09T10:00:00+06:00",
+        "900315400017",
+        "200623500011",
+        "2020-06-23",
+        [{"organization": "shakhtinsk-nowhere", "language": "ru"}],
+    ),
+    # six choices
+    application(
+        "1292632",
+        "2024-02-09T10:00:00+06:00",
+        "900315400017",
+        "200623500011",
+        "2020-06-23",
+        [{"organization": f"kg-{i}", "language": "ru"} for i in range(6)],
+    ),
+    # a time without its zone
+    application(
+        "1292633",
+        "2024-02-09T10:00:00",
+        "900315400017",
+        "200623500011",
+        "2020-06-23",
+        [SALTANAT_RU],
+    ),
+    "{not json",
+]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[str]:
+    organizations = tmp_path / "organizations.json"
+    organizations.write_text(json.dumps(ORGANIZATIONS, ensure_ascii=False), encoding="utf-8")
+    applications = tmp_path / "applications.jsonl"
+    lines = [
+        VALID[0],
+        BROKEN[0],
+        VALID[1],
+        BROKEN[1],
+        "",
+        VALID[2],
+        BROKEN[2],
+        VALID[3],
+        BROKEN[3],
+        BROKEN[4],
+    ]
+    applications.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [
+        "--organizations",
+        str(organizations),
+        "--applications",
+        str(applications),
+        "--as-of",
+        AS_OF,
+    ]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict], list[dict]]:
+    status = cli.main(list(argv))
+    captured = capsys.readouterr()
+    out = [json.loads(line) for line in captured.out.splitlines()]
+    err = [json.loads(line) for line in captured.err.splitlines()]
+    return status, out, err
+
+
+def test_rank_orders_every_queue_and_reports_every_broken_line(
+    files: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(capsys, "rank", *files)
+    assert status == 1
+    assert [(o["organization"], o["language"], o["position"], o["number"]) for o in out] == [
+        ("shakhtinsk-karlygash", "kk", 1, "1292583"),
+        ("shakhtinsk-karlygash", "kk", 2, "1292620"),
+        ("shakhtinsk-saltanat", "ru", 1, "1292601"),  # a verified first-priority benefit
+        ("shakhtinsk-saltanat", "ru", 2, "1292583"),
+        ("shakhtinsk-saltanat", "ru", 3, "1292614"),
+        ("shakhtinsk-saltanat", "ru", 4, "1292620"),
+    ]
+    assert all((o["birth_year"], o["queue"]) == (2020, "general") for o in out)
+    *errors, summary = err
+    assert summary == {"summary": {"read": 9, "valid": 4, "invalid": 5}}
+    assert [(e["line"], e["number"], e["errors"][0]["code"]) for e in errors] == [
+        (2, "1292630", "iin.checksum"),
+        (4, "1292631", "eligibility.unknown_organization"),
+        (7, "1292632", "application.too_many_organizations"),
+        (9, "1292633", "application.type"),
+        (10, None, "application.type"),
+    ]
+    stderr = json.dumps(err, ensure_ascii=False)
+    for clear in ("900315400017", "200623500011", "+77010000001", "Ахметова"):
+        assert clear not in stderr
+
+
+def test_allocate_gives_the_free_places_and_says_why_not(
+    files: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(capsys, "allocate", *files)
+    assert status == 1
+    by_number = {o["number"]: o for o in out}
+    assert by_number["1292601"] == {
+        "number": "1292601",
+        "organization": "shakhtinsk-saltanat",
+        "birth_year": 2020,
+        "language": "ru",
+        "queue": "general",
+        "choice": 1,
+    }
+    assert by_number["1292583"]["organization"] == "shakhtinsk-saltanat"
+    assert by_number["1292614"]["organization"] is None
+    assert "all 2 place(s) went to applications ranked higher" in by_number["1292614"]["reason"]
+    assert by_number["1292620"] == {
+        "number": "1292620",
+        "organization": None,
+        "reason": "Waits for the desired referral date 01.12.2024",
+    }
+
+
+def test_position_and_explain(files: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "position", "1292583", *files)
+    assert status == 1  # the file has broken lines
+    assert [(o["organization"], o["position"], o["length"]) for o in out] == [
+        ("shakhtinsk-saltanat", 2, 4),
+        ("shakhtinsk-karlygash", 1, 2),
+    ]
+    _, out, _ = run(capsys, "explain", "1292583", "--language", "ru", *files)
+    assert out[0]["reasons"][0] == "Позиция 2 из 4"
+    status, _, err = run(capsys, "position", "999", *files)
+    assert status == 1
+    [unknown] = [e for e in err if e.get("number") == "999"]
+    assert unknown["errors"][0]["code"] == "queue.unknown_application"
+
+
+def test_a_clean_file_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    organizations = tmp_path / "o.json"
+    organizations.write_text(json.dumps(ORGANIZATIONS, ensure_ascii=False), encoding="utf-8")
+    applications = tmp_path / "a.jsonl"
+    applications.write_text("\n".join(VALID), encoding="utf-8")
+    status, out, err = run(
+        capsys,
+        "rank",
+        "--organizations",
+        str(organizations),
+        "--applications",
+        str(applications),
+        "--as-of",
+        AS_OF,
+    )
+    assert (status, len(out)) == (0, 6)
+    assert err == [{"summary": {"read": 4, "valid": 4, "invalid": 0}}]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--as-of", "2024-09-02T09:00:00"], "input.argument"),
+        (["--as-of", "yesterday"], "input.argument"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(
+    files: list[str], argv: list[str], code: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["rank", *files[:4], *argv]) == 2
+    assert capsys.readouterr().err.startswith(f"error [{code}]: ")
+
+
+def test_a_missing_file_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["rank", "--organizations", "nope.json", "--applications", "x"]) == 2
+    assert capsys.readouterr().err.startswith("error [input.not_found]: ")
+
+
+def test_schema_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["schema", "applications"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "number" in schema["properties"]
+    assert cli.main(["schema"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"organization", "application"}
+
+
+def test_demo_walks_the_whole_flow_masked(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "Заявление #1292583" in out
-    assert "2020 ГР русский" in out
-    assert "2020 ГР казахский" in out
-    assert 'КГКП ясли-сад "Салтанат"' in out
-    assert "Карлыгаш" in out
-    assert "Отсутствует" in out
-    assert "Сразу, при появлении места" in out
-    assert "UTC+0600" in out
-    assert out.count("Позиция 1 из 1") == 2  # 05.02.2024 is before Kazakhstan moved to UTC+5
-    assert "200623500011" not in out
-    assert "+77010000001" not in out
-    # the batch round: Saltanat's 2 places go to the benefit holder and the seed
-    assert "Направление R-1: #1292583 в shakhtinsk-saltanat" in out
-    assert "Направление R-2: #1292601 в shakhtinsk-saltanat" in out
-    assert "все места (2) получили заявления выше в очереди" in out
-    assert "Ожидает желаемой даты направления 01.09.2024" in out
-    assert "#1292614: Оценка, не обещание" in out
-    for clear in ("200314600018", "920505300017", "+77010000002"):
+    for step in ("Шаг 0.", "Шаг 1.", "Шаг 2.", "Шаг 3.", "Шаг 4.", "Шаг 5."):
+        assert step in out
+    assert "Заявлению присвоен номер: #1292583" in out
+    assert "| ЗАЯВЛЕНИЕ" in out
+    assert "Очереди: 2020 ГР русский" in out
+    assert "Позиция 1 из 1" in out
+    assert "Направление R-1: #1292601" in out  # the benefit holder first
+    assert "стоп-лист до" in out
+    assert "#1292583 зачислен" in out
+    assert "все места" in out or "направление, место 1 из 1" in out
+    assert "Оценка, не обещание" in out
+    for clear in ("900315400017", "200623500011", "+77010000001", "Ахметова", "Алихан"):
         assert clear not in out
 
 
@@ -54,3 +358,40 @@ def test_console_script_runs() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("edqueue ")
+
+
+def test_generate_writes_a_city_that_ranks_and_allocates_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "generate",
+        "--applications",
+        "400",
+        "--organizations",
+        "8",
+        "--seed",
+        "7",
+        "--as-of",
+        AS_OF,
+        "--output",
+        str(tmp_path),
+    ]
+    assert cli.main(argv) == 0
+    written = json.loads(capsys.readouterr().out)
+    files = [
+        "--organizations",
+        written["organizations"],
+        "--applications",
+        written["applications"],
+        "--as-of",
+        AS_OF,
+    ]
+    status, out, err = run(capsys, "rank", *files)
+    assert status == 0
+    assert err == [{"summary": {"read": 400, "valid": 400, "invalid": 0}}]
+    assert len({o["number"] for o in out}) == 400  # every application stands somewhere
+    status, out, _ = run(capsys, "allocate", *files)
+    assert status == 0
+    referred = [o for o in out if o["organization"] is not None]
+    assert referred  # the city has free places, and someone gets each
+    assert all(o["reason"] for o in out if o["organization"] is None)

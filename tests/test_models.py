@@ -1,7 +1,7 @@
 """Construction invariants of every model: an object that exists is valid."""
 
 import pickle
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import attrs
 import pytest
@@ -402,3 +402,14 @@ def test_errors_pickle_with_their_code() -> None:
     error = ApplicationError("application.number", "an application number is digits")
     copy = pickle.loads(pickle.dumps(error))
     assert (type(copy), copy.code, copy.message) == (ApplicationError, error.code, error.message)
+
+
+def test_a_benefit_decided_across_the_2024_clock_change_compares_instants() -> None:
+    # 23:50 at +06 on 29.02.2024, then 15 minutes later it is 23:05 at +05 (clocks went back)
+    from edqueue import KAZAKHSTAN, BenefitCategory, BenefitClaim, BenefitStatus
+
+    claimed = datetime(2024, 2, 29, 23, 50, tzinfo=KAZAKHSTAN)
+    decided = (claimed.astimezone(UTC) + timedelta(minutes=15)).astimezone(KAZAKHSTAN)
+    assert decided.replace(tzinfo=None) < claimed.replace(tzinfo=None)  # the wall clock
+    claim = BenefitClaim(BenefitCategory(8), BenefitStatus.VERIFIED, claimed, decided)
+    assert claim.decided_at == decided

@@ -1,121 +1,253 @@
-"""The ``edqueue`` command line: a thin layer over the models and rules.
+"""The ``edqueue`` command line: a thin layer over the service, the rules and the files.
 
-Errors edqueue raises on purpose are printed as one line, ``error [code]: message``, with
-no personal data and no traceback, and the exit status is 2.
+Commands: ``demo`` (the seed's whole flow on the embedded sample), ``rank``, ``allocate``,
+``position`` and ``explain`` (on an organizations file and an applications file in the
+interchange format, :mod:`edqueue.schemas`), ``schema`` (the JSON Schema) and ``generate``
+(a synthetic city).
+
+Output is JSON Lines on stdout. A broken application line is one JSON line on stderr,
+``{"number", "line", "errors": [{"code", "message"}]}``, the others are still used, and the
+exit status is 1. Errors edqueue raises on purpose otherwise are one line,
+``error [code]: message``, with no personal data and no traceback, and the exit status is
+2. On a terminal, stderr shows a progress bar while a large file is read (``rich``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any
 
 from edqueue import __version__
-from edqueue.errors import EdqueueError
-from edqueue.models import KAZAKHSTAN, Application, LegalRepresentativeStatus, Organization
-from edqueue.rules import QueueBook, ReferralDesk, simulate
-from edqueue.sample import (
-    LOCALITY,
-    neighbour_applications,
-    seed_application,
-    shakhtinsk_organizations,
+from edqueue.errors import EdqueueError, InputError
+from edqueue.interchange import (
+    ReadResult,
+    allocate_book,
+    allocation_lines,
+    build_book,
+    queue_fields,
+    rank_lines,
+    read_applications,
 )
+from edqueue.models import KAZAKHSTAN, Organization
+from edqueue.rules import QueueBook
+from edqueue.schemas import json_schema, parse_organizations
 
 __all__ = ["main"]
 
-_REPRESENTATIVE_RU = {
-    LegalRepresentativeStatus.CONFIRMED: "подтвержден",
-    LegalRepresentativeStatus.NOT_CONFIRMED: "не подтвержден",
-}
+# --- reading the files ------------------------------------------------------------------------
 
 
-def describe_application(
-    application: Application, organizations: Sequence[Organization]
-) -> list[str]:
-    """Lines that summarise an application in the portal's words, personal data masked."""
-    by_id = {o.id: o for o in organizations}
-    submitted = application.submitted_at
-    lines = [
-        f"Заявление #{application.number}",
-        f"  Подано: {submitted:%d.%m.%Y %H:%M} (UTC{submitted:%z})",
-        f"  Заявитель: {application.applicant.name}, ИИН {application.applicant.iin}, "
-        f"телефон {application.applicant.phone}",
-        "  Статус законного представителя: "
-        + _REPRESENTATIVE_RU[application.representative_status],
-        f"  Ребёнок: {application.child.name}, ИИН {application.child.iin}, "
-        f"год рождения {application.child.birth_year}",
-        f"  Очередь: {application.queue_kind.title_ru}",
-        "  Дошкольные организации для постановки в очередь:",
-    ]
-    for position, choice in enumerate(application.choices, start=1):
-        organization = by_id.get(choice.organization_id)
-        key = application.group_key(choice)
-        name = organization.name.ru if organization else choice.organization_id
-        lines.append(f"    {position}. {name}")
-        if organization is not None:
-            lines.append(f"       Адрес: {organization.address}")
-        lines.append(f"       Очереди: {key.label_ru}")
-    benefit = (
-        "Отсутствует"
-        if application.benefit is None
-        else f"{application.benefit.category.title_ru} ({application.benefit.status.value})"
-    )
-    lines += [
-        f"  Выдавать направление ребенку: {application.referral.label_ru}",
-        f"  Сведения о льготе: {benefit}",
-        "  Согласия: " + ", ".join(sorted(c.value for c in application.consents)),
-    ]
-    return lines
+def _path(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise InputError("input.not_found", f"no file {path.name!r} at the path given")
+    return path
 
 
-def _demo(_: argparse.Namespace) -> int:
-    organizations = shakhtinsk_organizations()
-    application = seed_application()
-    print(f"edqueue {__version__}: the seed's sample application ({LOCALITY})")
-    print("Personal data is masked; the sample people are invented.")
-    print()
-    for line in describe_application(application, organizations):
-        print(line)
-    print()
-    print("The application is a valid edqueue.Application: every invariant held at construction.")
-    book = QueueBook(organizations)
-    book.submit(application)
-    print()
-    print("Позиции в очередях (QueueBook):")
-    for position in book.positions(application.number):
-        explanation = book.explain(application.number, position.organization_id)
-        print(f"  {position.organization_id}, {position.group.label_ru}:")
-        for line in explanation.render("ru"):
-            print(f"    {line}")
-    _demo_round(book)
+def _as_of(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(KAZAKHSTAN)
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), KAZAKHSTAN)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            "input.argument", "--as-of is a date (2026-11-25) or a time with its offset"
+        ) from None
+    if moment.tzinfo is None:
+        raise InputError(
+            "input.argument",
+            "--as-of needs a time zone offset, e.g. 2026-11-25T09:00+05:00 (Kazakhstan)",
+        )
+    return moment
+
+
+def _organizations(path: Path) -> list[Organization]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        raise InputError(
+            "input.unreadable", f"{path.name!r} cannot be read as UTF-8 text"
+        ) from None
+    return parse_organizations(text)
+
+
+def _lines(path: Path, progress: bool) -> Iterator[bytes]:
+    """The file's lines as bytes, streamed; with a progress bar on a terminal."""
+    try:
+        handle = path.open("rb")
+    except OSError:
+        raise InputError("input.unreadable", f"{path.name!r} cannot be read") from None
+    with handle:
+        if not progress:
+            yield from handle
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        size = os.fstat(handle.fileno()).st_size
+        columns = (
+            TextColumn("reading applications"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task("read", total=size)
+            for line in handle:
+                bar.advance(task, len(line))
+                yield line
+
+
+def _read(args: argparse.Namespace) -> tuple[list[Organization], ReadResult, datetime]:
+    organizations = _organizations(_path(args.organizations))
+    as_of = _as_of(args.as_of)
+    lines = _lines(_path(args.applications), progress=sys.stderr.isatty())
+    result = read_applications(lines, organizations, as_of=as_of)
+    for error in result.errors:
+        _emit(error.to_json(), sys.stderr)
+    summary = {"read": result.read, "valid": result.valid, "invalid": result.invalid}
+    _emit({"summary": summary}, sys.stderr)
+    return organizations, result, as_of
+
+
+def _emit(record: dict[str, Any], stream: IO[str]) -> None:
+    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _book(args: argparse.Namespace) -> tuple[QueueBook, ReadResult, datetime]:
+    organizations, result, as_of = _read(args)
+    return build_book(result.applications, organizations), result, as_of
+
+
+def _status(result: ReadResult) -> int:
+    return 1 if result.invalid else 0
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def _rank(args: argparse.Namespace) -> int:
+    book, result, _ = _book(args)
+    for line in rank_lines(book):
+        _emit(line, sys.stdout)
+    return _status(result)
+
+
+def _allocate(args: argparse.Namespace) -> int:
+    book, result, as_of = _book(args)
+    round_ = allocate_book(book, as_of)
+    for line in allocation_lines(round_, result.applications):
+        _emit(line, sys.stdout)
+    return _status(result)
+
+
+def _position(args: argparse.Namespace) -> int:
+    book, result, _ = _book(args)
+    missing = False
+    for number in args.numbers:
+        if number not in book:
+            _emit(
+                {
+                    "number": number,
+                    "errors": [
+                        {
+                            "code": "queue.unknown_application",
+                            "message": f"no valid application #{number} in the file",
+                        }
+                    ],
+                },
+                sys.stderr,
+            )
+            missing = True
+            continue
+        for at in book.positions(number):
+            _emit(
+                {
+                    "number": number,
+                    **queue_fields((at.organization_id, at.group)),
+                    "position": at.position,
+                    "length": at.length,
+                    "tier": int(at.tier),
+                },
+                sys.stdout,
+            )
+    return 1 if missing else _status(result)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    book, result, _ = _book(args)
+    number = args.number
+    if number not in book:
+        raise InputError("input.argument", f"no valid application #{number} in the file")
+    for at in book.positions(number):
+        explanation = book.explain(number, at.organization_id)
+        _emit(
+            {
+                "number": number,
+                **queue_fields((at.organization_id, at.group)),
+                "position": at.position,
+                "reasons": explanation.render(args.language),
+            },
+            sys.stdout,
+        )
+    return _status(result)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    schemas = json_schema()
+    chosen = schemas if args.kind is None else schemas[args.kind.removesuffix("s")]
+    print(json.dumps(chosen, ensure_ascii=False, indent=2))
     return 0
 
 
-def _demo_round(book: QueueBook) -> None:
-    """Three more families join; a batch round gives Saltanat's 2 free places."""
-    desk = ReferralDesk(book)
-    for application in neighbour_applications():
-        book.submit(application)
-    at = datetime(2024, 2, 9, 9, 0, tzinfo=KAZAKHSTAN)
-    print()
-    print("Ещё три заявления (вымышленные); комплектование 09.02.2024 (ReferralDesk.allocate):")
-    round_ = desk.allocate(at)
-    for number in book.numbers():
-        print(f"  #{number}:")
-        for reason in round_.explain(number):
-            print(f"    {reason.render('ru')}")
-    for referral in round_.referrals:
-        print(
-            f"  Направление {referral.id}: #{referral.application_number} в "
-            f"{referral.organization_id}, {referral.group.label_ru}, действительно до "
-            f"{referral.deadline:%d.%m.%Y %H:%M}"
-        )
-    forecast = simulate(book, 0.5, 12, start=at)
-    print("  Прогноз при 0,5 освободившегося места в месяц в каждой группе:")
-    for number in book.numbers():
-        if book.application(number).status.value == "active":
-            print(f"    #{number}: {forecast[number].render('ru')}")
+def _generate(args: argparse.Namespace) -> int:
+    from edqueue.generate import write_city
+
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    organizations, applications = write_city(
+        output,
+        applications=args.applications,
+        organizations=args.organizations,
+        seed=args.seed,
+        as_of=_as_of(args.as_of),
+        localities=args.localities,
+    )
+    _emit({"organizations": str(organizations), "applications": str(applications)}, sys.stdout)
+    return 0
+
+
+def _demo(_: argparse.Namespace) -> int:
+    from edqueue.demo import run
+
+    run(sys.stdout)
+    return 0
+
+
+# --- the parser ----------------------------------------------------------------------------------
+
+
+def _files(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--organizations", required=True, help="organizations file (JSON)")
+    command.add_argument("--applications", required=True, help="applications file (JSON Lines)")
+    command.add_argument(
+        "--as-of",
+        help="judge ages, dates and the policy at this time (default: now), e.g. "
+        "2026-11-25T09:00+05:00 or 2026-11-25",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -125,16 +257,43 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"edqueue {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="show the seed's sample application (Shakhtinsk)")
-    demo.set_defaults(run=_demo)
+
+    commands.add_parser("demo", help="the seed's whole flow on the embedded sample")
+
+    rank = commands.add_parser("rank", help="every queue's order, as JSON Lines")
+    _files(rank)
+
+    allocate = commands.add_parser("allocate", help="allocate the free places in one round")
+    _files(allocate)
+
+    position = commands.add_parser("position", help="where applications stand")
+    position.add_argument("numbers", nargs="+", metavar="NUMBER")
+    _files(position)
+
+    explain = commands.add_parser("explain", help="why an application stands where it does")
+    explain.add_argument("number", metavar="NUMBER")
+    explain.add_argument("--language", choices=("en", "ru"), default="en")
+    _files(explain)
+
+    schema = commands.add_parser("schema", help="the JSON Schema of the files")
+    schema.add_argument("kind", nargs="?", choices=("organizations", "applications"))
+
+    generate = commands.add_parser("generate", help="write a synthetic city (deterministic)")
+    generate.add_argument("--applications", type=int, default=5000)
+    generate.add_argument("--organizations", type=int, default=50)
+    generate.add_argument("--seed", type=int, default=2024)
+    generate.add_argument("--localities", type=int, default=1)
+    generate.add_argument("--as-of", help="the day the city is drawn for (default: now)")
+    generate.add_argument("--output", default=".", help="directory for the two files")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    command = globals()[f"_{args.command}"]  # looked up at call time, so tests may replace one
     try:
-        status: int = args.run(args)
+        status: int = command(args)
     except EdqueueError as error:
         print(f"error [{error.code}]: {error.message}", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ __all__ = [
     "FlowError",
     "IinError",
     "IneligibleApplicationError",
+    "InputError",
     "OrganizationError",
     "PersonError",
     "PhoneError",
@@ -284,6 +285,12 @@ class PortError(EdqueueError):
     the command changed nothing and may be retried."""
 
     CODES = frozenset({"port.failed", "port.timeout"})
+
+
+class InputError(EdqueueError):
+    """A file or command-line argument that cannot be used (see :mod:`edqueue.cli`)."""
+
+    CODES = frozenset({"input.not_found", "input.unreadable", "input.argument"})
 
 
 def all_codes() -> dict[str, type[EdqueueError]]:

@@ -10,6 +10,8 @@ people here are invented, with IINs that are valid but belong to nobody we know 
 from __future__ import annotations
 
 from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
 
 from edqueue.models import (
     KAZAKHSTAN,
@@ -37,6 +39,7 @@ from edqueue.models import (
 
 __all__ = [
     "LOCALITY",
+    "data_files",
     "neighbour_applications",
     "seed_application",
     "shakhtinsk_organizations",
@@ -179,4 +182,15 @@ def neighbour_applications() -> tuple[Application, ...]:
             (karlygash, saltanat),
             referral=ReferralPreference.from_date(date(2024, 9, 1)),
         ),
+    )
+
+
+def data_files() -> tuple[Path, Path]:
+    """The sample as files in the interchange format, shipped with the package: the
+    organizations (JSON) and the four applications above (JSON Lines), for trying
+    ``edqueue rank`` and ``edqueue allocate``. A test keeps them equal to these records."""
+    root = resources.files("edqueue") / "data"
+    return (
+        Path(str(root / "shakhtinsk-organizations.json")),
+        Path(str(root / "shakhtinsk-applications.jsonl")),
     )

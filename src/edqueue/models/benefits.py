@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from edqueue.errors import BenefitError, TransitionError
-from edqueue.models.instants import require_aware
+from edqueue.models.instants import instant, require_aware
 
 __all__ = ["BenefitCategory", "BenefitClaim", "BenefitStatus", "Proof", "Tier"]
 
@@ -347,7 +347,7 @@ class BenefitClaim:
         if (
             self.claimed_at is not None
             and self.decided_at is not None
-            and self.decided_at < self.claimed_at
+            and instant(self.decided_at) < instant(self.claimed_at)
         ):
             raise BenefitError(
                 "benefit.status", "a benefit cannot be decided before it was claimed"

@@ -1,0 +1,257 @@
+"""Exports in the interchange format: read them, report every broken line, rank, allocate.
+
+A host's export is an organizations file (:func:`edqueue.schemas.parse_organizations`) and a
+JSON Lines file of submitted applications (:func:`edqueue.schemas.parse_application`).
+:func:`read_applications` streams the lines once and keeps each valid application; a broken
+line is never dropped silently: it becomes a :class:`LineError` with every reason (the
+JSON's shape, a record's invariant, each eligibility rule judged at ``as_of``, a number
+given twice, a second live application for one child). The CLI's ``rank``, ``allocate``,
+``position`` and ``explain`` are thin layers over this module.
+
+An export holds submitted applications, so two submission-time rules are not applied to
+it: the consents and the legal representative's status were checked at submission (the
+format's defaults), and a desired referral date that has passed since is simply due, not
+an error (``eligibility.referral_date_past`` applies only at submission).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from edqueue.errors import EdqueueError
+from edqueue.models import Application, Organization, number_order, require_aware
+from edqueue.rules import (
+    KAZAKHSTAN_POLICY,
+    AllocationRound,
+    OrderingPolicy,
+    Policy,
+    QueueBook,
+    QueueId,
+    ReferralDesk,
+    check_eligibility,
+)
+from edqueue.schemas import parse_application
+
+__all__ = [
+    "NOT_FOR_EXPORTS",
+    "LineError",
+    "ReadResult",
+    "allocate_book",
+    "allocation_lines",
+    "build_book",
+    "queue_fields",
+    "rank_lines",
+    "read_applications",
+]
+
+NOT_FOR_EXPORTS = frozenset({"eligibility.referral_date_past"})
+"""Eligibility rules that apply at submission only, not to an export (see the module)."""
+
+_LIVE = frozenset({"active", "referred"})
+
+
+@attrs.frozen
+class LineError:
+    """A line of the applications file that was not used, and every reason why.
+
+    ``line`` is 1-based; ``number`` is the application number if the line has one;
+    ``errors`` are ``(code, message)`` pairs, messages without personal data.
+    """
+
+    line: int
+    number: str | None
+    errors: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The line as the CLI writes it on stderr."""
+        return {
+            "number": self.number,
+            "line": self.line,
+            "errors": [{"code": code, "message": message} for code, message in self.errors],
+        }
+
+
+@attrs.frozen
+class ReadResult:
+    """The valid applications of a file (in file order), the broken lines, and counts."""
+
+    applications: tuple[Application, ...]
+    errors: tuple[LineError, ...]
+    read: int
+
+    @property
+    def valid(self) -> int:
+        """How many lines gave a valid application."""
+        return len(self.applications)
+
+    @property
+    def invalid(self) -> int:
+        """How many non-blank lines were not used."""
+        return len(self.errors)
+
+
+def _message(error: EdqueueError) -> str:
+    notes = [n for n in getattr(error, "__notes__", []) if isinstance(n, str)]
+    return error.message + "".join(f" ({note})" for note in notes)
+
+
+def _number_in(line: str | bytes) -> str | None:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    number = data.get("number") if isinstance(data, dict) else None
+    return number if isinstance(number, str) and number.isdigit() and len(number) <= 32 else None
+
+
+def read_applications(
+    lines: Iterable[str | bytes],
+    organizations: Sequence[Organization],
+    *,
+    as_of: datetime,
+    policy: Policy = KAZAKHSTAN_POLICY,
+) -> ReadResult:
+    """Read the lines of an applications file once; keep the valid, report the broken.
+
+    Blank lines are skipped. O(L) for L lines, plus O(k log k) for k applications of one
+    child. Raises only for a naive ``as_of`` (``time.naive``) or a day before the policy.
+    """
+    require_aware(as_of, "the --as-of time")
+    values = policy.at(as_of)
+    by_id = {organization.id: organization for organization in organizations}
+    kept: dict[str, tuple[int, Application]] = {}
+    errors: list[LineError] = []
+    read = 0
+    for index, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        read += 1
+        try:
+            application = parse_application(line)
+        except EdqueueError as error:
+            errors.append(LineError(index, _number_in(line), ((error.code, _message(error)),)))
+            continue
+        found = [
+            (v.code, v.message)
+            for v in check_eligibility(application, by_id, policy=values, as_of=as_of)
+            if v.code not in NOT_FOR_EXPORTS
+        ]
+        if application.number in kept:
+            found.append(
+                (
+                    "queue.duplicate_number",
+                    f"application #{application.number} is also on line "
+                    f"{kept[application.number][0]}; each number appears once",
+                )
+            )
+        if found:
+            errors.append(LineError(index, application.number, tuple(found)))
+            continue
+        kept[application.number] = (index, application)
+    errors += _second_applications(kept)
+    valid = tuple(a for _, a in kept.values())
+    return ReadResult(valid, tuple(sorted(errors, key=lambda e: e.line)), read)
+
+
+def _second_applications(kept: dict[str, tuple[int, Application]]) -> list[LineError]:
+    """A child has one live application: the earliest submitted stays, the others go."""
+    by_child: dict[str, list[tuple[int, Application]]] = {}
+    for line, application in kept.values():
+        if application.status.value in _LIVE:
+            by_child.setdefault(application.child.iin.reveal(), []).append((line, application))
+    errors: list[LineError] = []
+    for group in by_child.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda item: (item[1].submitted_instant, number_order(item[1].number)))
+        first = group[0][1].number
+        for line, application in group[1:]:
+            del kept[application.number]
+            errors.append(
+                LineError(
+                    line,
+                    application.number,
+                    (
+                        (
+                            "eligibility.second_active_application",
+                            f"the child already has live application #{first}; one live "
+                            "application per child",
+                        ),
+                    ),
+                )
+            )
+    return errors
+
+
+def build_book(
+    applications: Iterable[Application],
+    organizations: Iterable[Organization],
+    *,
+    ordering: OrderingPolicy | None = None,
+) -> QueueBook:
+    """A :class:`~edqueue.rules.QueueBook` of the valid applications. O(N c log n)."""
+    book = QueueBook(organizations, ordering=ordering)
+    for application in applications:
+        book.submit(application)
+    return book
+
+
+def _queue_order(queue_id: QueueId) -> tuple[str, int, str, str]:
+    organization_id, key = queue_id
+    return (organization_id, key.birth_year, key.language.code, key.queue_kind.value)
+
+
+def _queue_fields(queue_id: QueueId) -> dict[str, Any]:
+    organization_id, key = queue_id
+    return {
+        "organization": organization_id,
+        "birth_year": key.birth_year,
+        "language": key.language.code,
+        "queue": key.queue_kind.value,
+    }
+
+
+def rank_lines(book: QueueBook) -> Iterator[dict[str, Any]]:
+    """Every application in every queue it stands in, sorted by organization id, birth
+    year, language, queue and position: the lines of ``edqueue rank``. O(Q log Q)."""
+    for queue_id in sorted(book.queue_ids(), key=_queue_order):
+        fields = _queue_fields(queue_id)
+        for position, number in enumerate(book.queue(*queue_id), start=1):
+            yield {**fields, "position": position, "number": number}
+
+
+def allocation_lines(
+    round_: AllocationRound, applications: Iterable[Application]
+) -> Iterator[dict[str, Any]]:
+    """One line per application of the round, in numeric order: its referral, or why it
+    got none (the reasons in English, one sentence each, joined by "; ")."""
+    assignment = round_.allocation.assignment
+    choices = round_.allocation.problem.choices
+    for number in sorted((a.number for a in applications), key=number_order):
+        queue_id = assignment.get(number)
+        if queue_id is not None:
+            yield {
+                "number": number,
+                **_queue_fields(queue_id),
+                "choice": choices[number].index(queue_id) + 1,
+            }
+        elif number in choices or number in round_.waiting:
+            reasons = "; ".join(reason.render("en") for reason in round_.explain(number))
+            yield {"number": number, "organization": None, "reason": reasons}
+
+
+def allocate_book(
+    book: QueueBook, as_of: datetime, policy: Policy = KAZAKHSTAN_POLICY
+) -> AllocationRound:
+    """Allocate the book's free places as one round at ``as_of``."""
+    return ReferralDesk(book, policy=policy).allocate(as_of)
+
+
+def queue_fields(queue_id: QueueId) -> Mapping[str, Any]:
+    """The JSON fields that name a queue: organization, birth year, language, queue."""
+    return _queue_fields(queue_id)
