@@ -395,3 +395,21 @@ def test_generate_writes_a_city_that_ranks_and_allocates_cleanly(
     referred = [o for o in out if o["organization"] is not None]
     assert referred  # the city has free places, and someone gets each
     assert all(o["reason"] for o in out if o["organization"] is None)
+
+
+def test_on_a_terminal_position_is_a_table(
+    files: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli.main(["position", "1292583", *files]) == 1
+    out = capsys.readouterr().out
+    assert "1292583" in out
+    assert "┃" in out  # a table's border, not JSON
+    assert not out.lstrip().startswith("{")
+
+
+def test_the_progress_bar_reads_every_line(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"".join(f'{{"n": {i}}}\n'.encode() for i in range(1000)))
+    assert list(cli._lines(path, progress=True)) == list(cli._lines(path, progress=False))
+    assert len(list(cli._lines(path, progress=True))) == 1000

@@ -127,6 +127,24 @@ def _emit(record: dict[str, Any], stream: IO[str]) -> None:
     stream.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+def _show(rows: list[dict[str, Any]]) -> None:
+    """Rows as a table on a terminal (``rich``), as JSON Lines when piped."""
+    if not sys.stdout.isatty():
+        for row in rows:
+            _emit(row, sys.stdout)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for column in rows[0] if rows else ():
+        table.add_column(column)
+    for row in rows:
+        cells = ("\n".join(v) if isinstance(v, list) else str(v) for v in row.values())
+        table.add_row(*cells)
+    Console(file=sys.stdout).print(table)
+
+
 def _book(args: argparse.Namespace) -> tuple[QueueBook, ReadResult, datetime]:
     organizations, result, as_of = _read(args)
     return build_book(result.applications, organizations), result, as_of
@@ -157,6 +175,7 @@ def _allocate(args: argparse.Namespace) -> int:
 def _position(args: argparse.Namespace) -> int:
     book, result, _ = _book(args)
     missing = False
+    rows: list[dict[str, Any]] = []
     for number in args.numbers:
         if number not in book:
             _emit(
@@ -173,17 +192,17 @@ def _position(args: argparse.Namespace) -> int:
             )
             missing = True
             continue
-        for at in book.positions(number):
-            _emit(
-                {
-                    "number": number,
-                    **queue_fields((at.organization_id, at.group)),
-                    "position": at.position,
-                    "length": at.length,
-                    "tier": int(at.tier),
-                },
-                sys.stdout,
-            )
+        rows += [
+            {
+                "number": number,
+                **queue_fields((at.organization_id, at.group)),
+                "position": at.position,
+                "length": at.length,
+                "tier": int(at.tier),
+            }
+            for at in book.positions(number)
+        ]
+    _show(rows)
     return 1 if missing else _status(result)
 
 
@@ -192,17 +211,17 @@ def _explain(args: argparse.Namespace) -> int:
     number = args.number
     if number not in book:
         raise InputError("input.argument", f"no valid application #{number} in the file")
-    for at in book.positions(number):
-        explanation = book.explain(number, at.organization_id)
-        _emit(
+    _show(
+        [
             {
                 "number": number,
                 **queue_fields((at.organization_id, at.group)),
                 "position": at.position,
-                "reasons": explanation.render(args.language),
-            },
-            sys.stdout,
-        )
+                "reasons": book.explain(number, at.organization_id).render(args.language),
+            }
+            for at in book.positions(number)
+        ]
+    )
     return _status(result)
 
 
