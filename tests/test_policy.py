@@ -51,6 +51,8 @@ def test_the_defaults_of_the_issue() -> None:
         confirmation_code_lifetime=Duration(2, DurationUnit.MINUTES),
         confirmation_code_attempts=3,
         binding_password_lifetime=Duration(10, DurationUnit.MINUTES),
+        session_lifetime=Duration(30, DurationUnit.MINUTES),
+        other_representative_may_act=0,
     )
 
 

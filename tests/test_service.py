@@ -16,7 +16,9 @@ from edqueue import (
     Choice,
     Consent,
     EdqueueError,
+    FullName,
     GeoPoint,
+    Iin,
     IneligibleApplicationError,
     Language,
     LegalRepresentativeStatus,
@@ -404,10 +406,17 @@ def submitted(world: World) -> str:
     return world.service.submit(ready(world).id, "k").number
 
 
+def session(world: World, phone: str | PhoneNumber = PHONE) -> str:
+    """A personal-cabinet session: signed in with a code pushed to ``phone``'s app."""
+    draft = world.service.sign_in(phone)
+    world.service.confirm_code(draft.id, world.ports.identity.last_code(phone) or "")
+    return draft.id
+
+
 def test_a_benefit_added_later_moves_the_application_up(world: World) -> None:
     number = submitted(world)
     world.ports.benefits.confirm(SEED.child.iin, SEED.applicant.iin, BenefitCategory(8))
-    stored = world.service.add_benefit(number, 8)
+    stored = world.service.add_benefit(number, 8, session=session(world))
     assert (stored.version, stored.application.tier) == (2, Tier.FIRST_PRIORITY)
     assert world.service.position(number)[0].tier is Tier.FIRST_PRIORITY
     assert world.repository.events()[-1].kind == "benefit_changed"
@@ -416,23 +425,29 @@ def test_a_benefit_added_later_moves_the_application_up(world: World) -> None:
 def test_changing_organizations_keeps_the_queue_date(world: World) -> None:
     number = submitted(world)
     world.ports.clock.advance(days=3)
-    stored = world.service.change_organizations(number, [KARLYGASH])
+    stored = world.service.change_organizations(number, [KARLYGASH], session=session(world))
     assert stored.application.submitted_at == NOW
     assert [p.organization_id for p in world.service.position(number)] == ["shakhtinsk-karlygash"]
 
 
 def test_withdrawing_leaves_every_queue(world: World) -> None:
     number = submitted(world)
-    world.service.withdraw(number)
+    signed_in = session(world)
+    world.service.withdraw(number, session=signed_in)
     assert world.service.book.queue("shakhtinsk-saltanat", SEED.group_keys[0][1]) == []
-    assert error(world.service.withdraw, number).code == "queue.invalid_operation"
+    assert error(world.service.withdraw, number, session=signed_in).code == (
+        "queue.invalid_operation"
+    )
 
 
 def test_two_concurrent_changes_one_wins_the_other_gets_a_conflict(world: World) -> None:
     number = submitted(world)
     world.ports.benefits.confirm(SEED.child.iin, SEED.applicant.iin, BenefitCategory(8))
-    first = world.service.change_organizations(number, [KARLYGASH], expected_version=1)
-    conflict = error(world.service.add_benefit, number, 8, expected_version=1)
+    signed_in = session(world)
+    first = world.service.change_organizations(
+        number, [KARLYGASH], session=signed_in, expected_version=1
+    )
+    conflict = error(world.service.add_benefit, number, 8, session=signed_in, expected_version=1)
     assert conflict.code == "storage.conflict"
     stored = world.repository.get(number)
     assert stored is not None
@@ -492,15 +507,131 @@ def test_two_services_on_one_sqlite_file_never_lose_a_change(
     other = make_service(world.ports, other_store, other_store, numbers=other_store)
     world.ports.benefits.confirm(SEED.child.iin, SEED.applicant.iin, BenefitCategory(8))
     # both read version 1; the first write wins
-    world.service.change_organizations(number, [KARLYGASH], expected_version=1)
-    conflict = error(other.add_benefit, number, 8, expected_version=1)
+    signed_in = session(world)
+    world.service.change_organizations(number, [KARLYGASH], session=signed_in, expected_version=1)
+    conflict = error(other.add_benefit, number, 8, session=signed_in, expected_version=1)
     assert conflict.code == "storage.conflict"
     # the loser reads again and repeats its change: both changes are kept
     stored = other_store.get(number)
     assert stored is not None
-    other.add_benefit(number, 8, expected_version=stored.version)
+    other.add_benefit(number, 8, session=signed_in, expected_version=stored.version)
     final = other_store.get(number)
     assert final is not None
     assert (final.version, final.application.choices) == (3, (KARLYGASH,))
     assert final.application.benefit is not None
     other_store.close()
+
+
+# --- access: who may act on an application --------------------------------------------------
+
+STRANGER_PHONE = "+77010000077"
+STRANGER_IIN = "881120400013"
+OTHER_PARENT_PHONE = "+77010000078"
+OTHER_PARENT_IIN = "920505300017"
+
+
+def with_stranger_and_other_parent(world: World) -> None:
+    world.ports.identity.register_number(STRANGER_PHONE, STRANGER_IIN)
+    world.ports.identity.install_app(STRANGER_PHONE)
+    world.ports.identity.register_number(OTHER_PARENT_PHONE, OTHER_PARENT_IIN)
+    world.ports.identity.install_app(OTHER_PARENT_PHONE)
+    world.ports.family.add(
+        FamilyRecord(
+            Iin(OTHER_PARENT_IIN),
+            FullName("Ахметов", "Ержан"),
+            (FamilyMember(SEED.child, LegalRepresentativeStatus.CONFIRMED),),
+        )
+    )
+
+
+@pytest.mark.parametrize("who", ["stranger", "other parent"])
+def test_only_the_applicant_may_read_change_or_withdraw(world: World, who: str) -> None:
+    number = submitted(world)
+    with_stranger_and_other_parent(world)
+    intruder = session(world, STRANGER_PHONE if who == "stranger" else OTHER_PARENT_PHONE)
+    commands = [
+        lambda: world.service.details(number, session=intruder),
+        lambda: world.service.withdraw(number, session=intruder),
+        lambda: world.service.change_organizations(number, [KARLYGASH], session=intruder),
+        lambda: world.service.add_benefit(number, 8, session=intruder),
+    ]
+    for command in commands:
+        assert error(command).code == "access.denied"
+    stored = world.repository.get(number)
+    assert stored is not None
+    assert stored.version == 1  # nothing changed
+    denied = [e for e in world.repository.events() if e.kind == "access_denied"]
+    assert len(denied) == len(commands)
+    assert all(e.number == number for e in denied)
+    # the position by number is public and carries no personal data
+    assert [p.position for p in world.service.position(number)] == [1, 1]
+    assert world.service.details(number, session=session(world)).version == 1
+
+
+def test_the_other_parent_may_act_when_the_policy_allows(world: World) -> None:
+    from edqueue.rules import KAZAKHSTAN_POLICY
+
+    policy = KAZAKHSTAN_POLICY.amend(
+        "other_representative_may_act", date(2020, 6, 22), 1, source="a regional rule (test)"
+    )
+    service = ApplicationService(
+        identity=world.ports.identity,
+        consents=world.ports.consents,
+        family=world.ports.family,
+        benefits=world.ports.benefits,
+        documents=world.ports.documents,
+        notifier=world.ports.notifier,
+        clock=world.ports.clock,
+        store=world.repository,
+        drafts=world.drafts,
+        numbers=world.ports.numbers,
+        organizations=shakhtinsk_organizations(),
+        authority=AUTHORITY,
+        locality="г.Шахтинск",
+        policy=policy,
+    )
+    world = attrs.evolve(world, service=service)
+    number = submitted(world)
+    with_stranger_and_other_parent(world)
+    other = session(world, OTHER_PARENT_PHONE)
+    assert world.service.details(number, session=other).application.number == number
+    stranger = session(world, STRANGER_PHONE)
+    assert error(world.service.withdraw, number, session=stranger).code == "access.denied"
+
+
+def test_a_forged_replayed_or_expired_session_is_refused(world: World) -> None:
+    number = submitted(world)
+    draft = world.service.sign_in(PHONE)
+    code = code_of(world)
+    wrong = "0000" if code != "0000" else "1111"
+    assert error(world.service.confirm_code, draft.id, wrong).code == "identity.code_wrong"
+    assert error(world.service.withdraw, number, session=draft.id).code == "access.denied"
+    assert error(world.service.withdraw, number, session="forged-id").code == "access.denied"
+    world.service.confirm_code(draft.id, code)
+    assert error(world.service.confirm_code, draft.id, code).code == "flow.step"  # replay
+    world.ports.clock.advance(minutes=30)
+    assert error(world.service.withdraw, number, session=draft.id).code == "access.denied"
+    assert world.repository.get(number).version == 1  # type: ignore[union-attr]
+
+
+def test_an_applicant_applies_only_with_their_own_number(world: World) -> None:
+    with_stranger_and_other_parent(world)
+    draft = world.service.start(STRANGER_PHONE)
+    world.service.confirm_code(draft.id, world.ports.identity.last_code(STRANGER_PHONE) or "")
+    world.service.give_consents(draft.id, [Consent.NOTIFICATIONS, Consent.OFFER_AGREEMENT])
+    refused = error(world.service.request_family_access, draft.id, APPLICANT)
+    assert refused.code == "access.denied"
+    assert world.ports.consents.requests == []  # no SMS went to the real applicant
+
+
+def test_failed_notifications_are_retried_from_the_event_log(world: World) -> None:
+    draft = ready(world)
+    world.ports.notifier.fail = True
+    number = world.service.submit(draft.id, "k").number
+    assert world.service.retry_notifications() == 0  # still failing: nothing lost
+    world.ports.notifier.fail = False
+    assert world.service.retry_notifications() == 1
+    assert world.ports.notifier.outbox[-1][1].number == number
+    assert world.service.retry_notifications() == 0  # sent once, not twice
+    kinds = [e.kind for e in world.repository.events()]
+    assert kinds == ["application_submitted", "notification_failed", "notification_sent"]

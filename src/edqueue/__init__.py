@@ -6,6 +6,7 @@ The public API is what ``__all__`` lists; everything else is internal.
 from importlib.metadata import PackageNotFoundError, version
 
 from edqueue.errors import (
+    AccessError,
     AllocationError,
     ApplicationError,
     BenefitError,
@@ -72,6 +73,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "KAZAKHSTAN",
     "MAX_CHOICES",
+    "AccessError",
     "AllocationError",
     "Applicant",
     "Application",

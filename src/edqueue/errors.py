@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AccessError",
     "AllocationError",
     "ApplicationError",
     "BenefitError",
@@ -285,6 +286,12 @@ class PortError(EdqueueError):
     the command changed nothing and may be retried."""
 
     CODES = frozenset({"port.failed", "port.timeout"})
+
+
+class AccessError(EdqueueError):
+    """A command refused because the caller may not act on this application."""
+
+    CODES = frozenset({"access.denied"})
 
 
 class InputError(EdqueueError):

@@ -79,6 +79,11 @@ class IdentityProvider(Protocol):
         """Whether the number is in the БМГ (база мобильных граждан)."""
         ...
 
+    def owner(self, phone: PhoneNumber) -> Iin | None:
+        """The person the БМГ binds the number to (DOMAIN.md: the register binds numbers
+        to persons), or ``None`` if the number is not in it."""
+        ...
+
     def app_bound(self, phone: PhoneNumber) -> bool:
         """Whether an ED24 app is bound to the number (so a code can be pushed to it)."""
         ...

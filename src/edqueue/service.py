@@ -48,7 +48,14 @@ from typing import Any, Protocol
 import attrs
 
 from edqueue.application_text import TextLanguage, render_application_text
-from edqueue.errors import EdqueueError, FlowError, PortError, QueueError, StorageError
+from edqueue.errors import (
+    AccessError,
+    EdqueueError,
+    FlowError,
+    PortError,
+    QueueError,
+    StorageError,
+)
 from edqueue.models import (
     Applicant,
     Application,
@@ -484,6 +491,8 @@ class ApplicationService:
         """«Запросить разрешение на получение состава семьи»: the SMS from 1414 goes out."""
         draft = self._consented(draft_id)
         applicant = applicant_iin if isinstance(applicant_iin, Iin) else Iin(applicant_iin)
+        if self._identity.owner(draft.phone) != applicant:
+            raise self._denied(None, "the phone number is not the applicant's in the БМГ")
         request = self._consents.request_access(applicant, draft.phone)
         draft = attrs.evolve(draft, applicant_iin=applicant, access_request=request, child_iin=None)
         self._save(draft)
@@ -710,11 +719,12 @@ class ApplicationService:
         document: bytes | None = None,
         media_type: str = "application/pdf",
         *,
+        session: str,
         expected_version: int | None = None,
     ) -> StoredApplication:
         """Add or replace the benefit later (seed, step 3: «может быть заполнена позже в
         Личном кабинете»), checked as in :meth:`claim_benefit`."""
-        stored = self._live(number, expected_version)
+        stored = self._live(number, expected_version, session)
         current = stored.application
         claim, _ = self._claim(
             BenefitCategory(category),
@@ -738,10 +748,11 @@ class ApplicationService:
         number: str,
         choices: Sequence[Choice],
         *,
+        session: str,
         expected_version: int | None = None,
     ) -> StoredApplication:
         """Choose other organizations; the queue date stays the submission date."""
-        stored = self._live(number, expected_version)
+        stored = self._live(number, expected_version, session)
         changed = attrs.evolve(stored.application, choices=tuple(choices))
         self._check(changed, exclude=number)
         return self._commit(
@@ -752,9 +763,11 @@ class ApplicationService:
             lambda at: self._book.change_choices(number, changed.choices, at),
         )
 
-    def withdraw(self, number: str, *, expected_version: int | None = None) -> StoredApplication:
+    def withdraw(
+        self, number: str, *, session: str, expected_version: int | None = None
+    ) -> StoredApplication:
         """Withdraw the application; it leaves every queue for good."""
-        stored = self._live(number, expected_version)
+        stored = self._live(number, expected_version, session)
         changed = stored.application.with_status(ApplicationStatus.WITHDRAWN)
         return self._commit(
             stored,
@@ -764,10 +777,63 @@ class ApplicationService:
             lambda at: self._book.withdraw(number, at),
         )
 
-    def _live(self, number: str, expected_version: int | None) -> StoredApplication:
+    def details(self, number: str, *, session: str) -> StoredApplication:
+        """The application in full, for the family that may act on it (see
+        :meth:`sign_in`); anyone else gets ``access.denied``, which is logged."""
+        return self._allowed(number, session)
+
+    def sign_in(self, phone: str | PhoneNumber) -> Draft:
+        """Begin a personal-cabinet session: a code goes to the ED24 app; once
+        :meth:`confirm_code` accepts it, the draft's id is the ``session`` of the cabinet's
+        commands for ``session_lifetime``."""
+        return self.start(phone)
+
+    def _allowed(self, number: str, session: str) -> StoredApplication:
+        """The stored application if the session's person may act on it. The person is the
+        owner of the session's confirmed number in the БМГ; they may act if they submitted
+        the application, or (``other_representative_may_act``) if the family register
+        confirms them as a legal representative of its child."""
         stored = self._store.get(number)
         if stored is None:
             raise QueueError("queue.unknown_application", f"no application #{number}")
+        try:
+            draft = self._draft(session)
+        except FlowError:
+            raise self._denied(number, "unknown session") from None
+        now = self._now()
+        values = self._policy.at(now)
+        if draft.confirmed_at is None or now >= self._calendar.deadline(
+            draft.confirmed_at, values.session_lifetime
+        ):
+            raise self._denied(number, "session not confirmed or expired")
+        person = self._identity.owner(draft.phone)
+        application = stored.application
+        if person is not None and person == application.applicant.iin:
+            return stored
+        if person is not None and values.other_representative_may_act:
+            record = self._family.family(person)
+            if record is not None and any(
+                m.child.iin == application.child.iin
+                and m.status is LegalRepresentativeStatus.CONFIRMED
+                for m in record.children
+            ):
+                return stored
+        raise self._denied(number, "not the applicant nor an allowed legal representative")
+
+    def _denied(self, number: str | None, why: str) -> AccessError:
+        """Log the refusal (no personal data); the ``access.denied`` error to raise."""
+        self._store.append(
+            [EventRecord(kind="access_denied", at=self._now(), number=number, reason=why)]
+        )
+        return AccessError(
+            "access.denied",
+            "only the applicant, signed in with their own number, may do this"
+            if number is None
+            else f"you may not act on application #{number}; sign in with the applicant's number",
+        )
+
+    def _live(self, number: str, expected_version: int | None, session: str) -> StoredApplication:
+        stored = self._allowed(number, session)
         if stored.application.status.is_final:
             raise QueueError(
                 "queue.invalid_operation",
@@ -802,6 +868,44 @@ class ApplicationService:
         apply(now)
         self._notify(changed, [record])
         return result
+
+    def retry_notifications(self) -> int:
+        """Send again every notification that failed (``notification_failed`` in the event
+        log) and has not been sent since; each sent one is logged as ``notification_sent``
+        with the failure's sequence. Returns how many were sent; those that fail again wait
+        for the next call. O(E) for E events."""
+        events = self._store.events()
+        done = {e.data.get("retry_of") for e in events if e.kind == "notification_sent"}
+        sent = 0
+        for failure in events:
+            if failure.kind != "notification_failed" or failure.sequence in done:
+                continue
+            stored = None if failure.number is None else self._store.get(failure.number)
+            kind = str(failure.data.get("event", ""))
+            texts = _MESSAGES.get(kind)
+            if stored is None or texts is None:
+                continue
+            words = {"number": stored.application.number, "reason": failure.data.get("reason")}
+            message = Message(
+                kind, stored.application.number, texts[0].format(**words), texts[1].format(**words)
+            )
+            try:
+                self._notifier.send(stored.application.applicant.phone, message)
+            except PortError:
+                continue
+            self._store.append(
+                [
+                    EventRecord(
+                        kind="notification_sent",
+                        at=self._now(),
+                        number=failure.number,
+                        reason="retried",
+                        data={"retry_of": failure.sequence, "event": kind},
+                    )
+                ]
+            )
+            sent += 1
+        return sent
 
     # --- inside -----------------------------------------------------------------------------------
 
@@ -900,7 +1004,7 @@ class ApplicationService:
                             at=self._now(),
                             number=application.number,
                             reason=error.code,
-                            data={"event": record.kind},
+                            data={"event": record.kind, "reason": record.reason},
                         )
                     ]
                 )

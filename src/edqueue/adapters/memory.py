@@ -26,7 +26,7 @@ MemoryIdentity(registered=1, apps=1, codes_pushed=0, bindings=0, fail=False, tim
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -119,21 +119,29 @@ class MemoryIdentity(_RemoteService):
         mobile_register: Iterable[PhoneNumber | str] = (),
         apps: Iterable[PhoneNumber | str] = (),
         *,
+        owners: Mapping[PhoneNumber | str, Iin | str] | None = None,
         fail: bool = False,
         timeout: bool = False,
     ) -> None:
         super().__init__(fail=fail, timeout=timeout)
         self._register: set[PhoneNumber] = {PhoneNumber(phone) for phone in mobile_register}
+        self._owners: dict[PhoneNumber, Iin] = {
+            PhoneNumber(phone): Iin(owner) for phone, owner in (owners or {}).items()
+        }
+        self._register |= set(self._owners)
         self._apps: set[PhoneNumber] = {PhoneNumber(phone) for phone in apps}
         self._bindings: dict[str, DeviceBinding] = {}
         self._last_codes: dict[PhoneNumber, str] = {}
         self.pushed: list[tuple[PhoneNumber, str]] = []
 
     # knobs
-    def register_number(self, phone: PhoneNumber | str) -> None:
-        """Put a number in the БМГ (a citizen who registered it at a ЦОН)."""
+    def register_number(self, phone: PhoneNumber | str, owner: Iin | str | None = None) -> None:
+        """Put a number in the БМГ (a citizen who registered it at a ЦОН), bound to
+        ``owner`` when given."""
         with self._lock:
             self._register.add(PhoneNumber(phone))
+            if owner is not None:
+                self._owners[PhoneNumber(phone)] = Iin(owner)
 
     def install_app(self, phone: PhoneNumber | str) -> None:
         """Give a number an ED24 app, so codes can be pushed to it."""
@@ -152,6 +160,12 @@ class MemoryIdentity(_RemoteService):
         self._check()
         with self._lock:
             return phone in self._register
+
+    def owner(self, phone: PhoneNumber) -> Iin | None:
+        """The person the number is bound to, if registered with one."""
+        self._check()
+        with self._lock:
+            return self._owners.get(phone)
 
     def app_bound(self, phone: PhoneNumber) -> bool:
         """Whether an ED24 app is on the number (installed or bound)."""
@@ -518,7 +532,9 @@ def seed_ports(now: datetime) -> MemoryPorts:
     seed = seed_application()
     applicant = seed.applicant
     return MemoryPorts(
-        identity=MemoryIdentity([applicant.phone], [applicant.phone]),
+        identity=MemoryIdentity(
+            [applicant.phone], [applicant.phone], owners={applicant.phone: applicant.iin}
+        ),
         consents=MemoryConsents(AccessAnswer.GRANTED),
         family=MemoryFamilyRegister(
             [

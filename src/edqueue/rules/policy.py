@@ -205,6 +205,20 @@ _SPECS: Final[Mapping[str, _Spec]] = {
         24 * 60,
         units=frozenset({DurationUnit.MINUTES}),
     ),
+    "session_lifetime": _Spec(
+        "How long a number confirmed by a code may act in the personal cabinet.",
+        "minutes",
+        1,
+        24 * 60,
+        units=frozenset({DurationUnit.MINUTES}),
+    ),
+    "other_representative_may_act": _Spec(
+        "Whether another confirmed legal representative of the child may read and change "
+        "an application (1) or only the one who submitted it (0).",
+        "yes (1) or no (0)",
+        0,
+        1,
+    ),
 }
 
 
@@ -297,6 +311,19 @@ class PolicyValues:
 
     Seed, step 0: «Одноразовый пароль» / «QR-код» to bind the app; no text states the
     lifetime. No source: edqueue's default (10 minutes), for the host to set."""
+    session_lifetime: Duration = attrs.field(validator=_valid("session_lifetime"))
+    """How long a number confirmed by a code may act in the personal cabinet before a new
+    code is needed.
+
+    No source: edqueue's default (30 minutes), for the host to set to its portal's rule."""
+    other_representative_may_act: int = attrs.field(
+        validator=_valid("other_representative_may_act")
+    )
+    """1 if another confirmed legal representative of the child (the other parent) may read,
+    change or withdraw an application, 0 if only the applicant who submitted it may.
+
+    No source: edqueue's default (0, the stricter reading of the seed's "Являясь законным
+    представителем, прошу ..."), for the host to set."""
 
     def __attrs_post_init__(self) -> None:
         if self.referral_min_age_months >= self.age_limit_years * 12:
@@ -597,6 +624,16 @@ KAZAKHSTAN_POLICY: Final[Policy] = Policy(
             "confirmation_code_attempts",
             3,
             "no source: edqueue's default, for the host to set",
+        ),
+        _default(
+            "session_lifetime",
+            Duration(30, DurationUnit.MINUTES),
+            "no source: edqueue's default, for the host to set",
+        ),
+        _default(
+            "other_representative_may_act",
+            0,
+            "no source: edqueue's default (only the applicant), for the host to set",
         ),
         _default(
             "binding_password_lifetime",
