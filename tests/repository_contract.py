@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edqueue.audit import GENESIS, seal, verify_audit_log
 from edqueue.errors import StorageError, TimeError
 from edqueue.models import KAZAKHSTAN, Application, ApplicationStatus, Iin, number_order
 from edqueue.ports import ApplicationRepository, EventLog, EventRecord, StoredApplication
@@ -82,6 +83,17 @@ _OPERATIONS = st.lists(
 )
 
 
+def chained(log: Sequence[EventRecord], events: Sequence[EventRecord]) -> list[EventRecord]:
+    """``events`` numbered after ``log`` and sealed into its hash chain."""
+    previous = log[-1].digest if log else GENESIS
+    result = []
+    for i, e in enumerate(events, len(log) + 1):
+        record = seal(previous, attrs.evolve(e, sequence=i))
+        previous = record.digest
+        result.append(record)
+    return result
+
+
 class _Model:
     """What a repository must hold after a sequence of commands: plain dicts and a list."""
 
@@ -91,7 +103,8 @@ class _Model:
         self.log: list[EventRecord] = []
 
     def numbered(self, events: Sequence[EventRecord]) -> list[EventRecord]:
-        return [attrs.evolve(e, sequence=len(self.log) + i) for i, e in enumerate(events, 1)]
+        """The events as the log must write them: numbered on, sealed into the chain."""
+        return chained(self.log, events)
 
     def run(self, store: Repository, operation: tuple[Any, ...]) -> None:
         """Apply one operation to the store and to the model; they must agree."""
@@ -331,10 +344,12 @@ class RepositoryContract(abc.ABC):
         application = seed_application()
         store.add(application, [event("application_submitted", application.number)])
         written = store.append([event("notified", application.number, channel="sms")])
-        assert written == [
-            attrs.evolve(event("notified", application.number, channel="sms"), sequence=2)
-        ]
+        assert written == chained(
+            store.events()[:1], [event("notified", application.number, channel="sms")]
+        )
+        assert written[0].sequence == 2
         assert store.events(after=1) == written
+        assert verify_audit_log(store.events()).ok
         assert store.append([]) == []
         assert len(store.events()) == 2
 

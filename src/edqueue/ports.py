@@ -237,7 +237,8 @@ class EventRecord:
     """One entry of the event log: what happened, when, to which application, and why.
 
     ``data`` holds the event's details as text and numbers; never personal data.
-    ``sequence`` is given by the log (1, 2, ...) when the record is appended.
+    ``sequence``, ``data_digest`` and ``digest`` are given by the log when the record is
+    appended: the log is hash-chained (:mod:`edqueue.audit`).
     """
 
     kind: str
@@ -246,6 +247,8 @@ class EventRecord:
     reason: str
     data: Mapping[str, str | int | None] = attrs.field(factory=dict)
     sequence: int = 0
+    data_digest: str = ""
+    digest: str = ""
 
 
 @runtime_checkable
@@ -296,7 +299,8 @@ class ApplicationRepository(Protocol):
 
 @runtime_checkable
 class EventLog(Protocol):
-    """The events written with the applications, in order (for notifications and audit)."""
+    """The events written with the applications, in order (for notifications and audit),
+    each sealed into a hash chain by :func:`edqueue.audit.seal` as it is appended."""
 
     def events(self, after: int = 0) -> list[EventRecord]:
         """The records with ``sequence > after``, in order."""

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
+from edqueue.audit import GENESIS, seal
 from edqueue.errors import StorageError
 from edqueue.models import Application, Iin, number_order, require_aware
 from edqueue.ports import EventRecord, StoredApplication
@@ -190,12 +191,16 @@ class MemoryRepository:
         """The events with their sequence numbers and a copy of their data (so the caller
         can reuse its dict); raises before anything is written."""
         start = len(self._events) + 1
-        return [
-            attrs.evolve(
+        previous = self._events[-1].digest if self._events else GENESIS
+        sealed = []
+        for i, e in enumerate(events):
+            numbered = attrs.evolve(
                 e, at=require_aware(e.at, "the event time"), data=dict(e.data), sequence=start + i
             )
-            for i, e in enumerate(events)
-        ]
+            numbered = seal(previous, numbered)
+            previous = numbered.digest
+            sealed.append(numbered)
+        return sealed
 
 
 class MemoryDrafts:

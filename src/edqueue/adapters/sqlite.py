@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
+from edqueue.audit import GENESIS, seal
 from edqueue.errors import EdqueueError, PortError, StorageError
 from edqueue.models import Application, Iin, require_aware
 from edqueue.ports import EventRecord, StoredApplication
@@ -46,7 +47,7 @@ from edqueue.schemas import dump_application, load_application
 
 __all__ = ["FIRST_NUMBER", "SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The version of the tables below, kept in ``PRAGMA user_version``."""
 
 FIRST_NUMBER: Final = 1292583
@@ -75,7 +76,9 @@ _SCHEMA: Final = (
         at_us INTEGER NOT NULL,
         zone TEXT,
         reason TEXT NOT NULL,
-        data TEXT NOT NULL
+        data TEXT NOT NULL,
+        data_digest TEXT NOT NULL DEFAULT '',
+        digest TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX events_by_number ON events (number)",
     "CREATE INDEX events_by_time ON events (at_us)",
@@ -336,8 +339,8 @@ class SqliteStore:
     def events(self, after: int = 0) -> list[EventRecord]:
         """The events with ``sequence > after``, in order. O(log total + k)."""
         rows = self._read(
-            "SELECT sequence, number, kind, at, zone, reason, data FROM events "
-            "WHERE sequence > ? ORDER BY sequence",
+            "SELECT sequence, number, kind, at, zone, reason, data, data_digest, digest "
+            "FROM events WHERE sequence > ? ORDER BY sequence",
             (after,),
         )
         return [_event(row) for row in rows]
@@ -447,6 +450,22 @@ class SqliteStore:
             for statement in _SCHEMA:
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version == 1:  # before the audit chain: add the digests and seal the log
+            connection.execute("ALTER TABLE events ADD COLUMN data_digest TEXT NOT NULL DEFAULT ''")
+            connection.execute("ALTER TABLE events ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
+            previous = GENESIS
+            rows = connection.execute(
+                "SELECT sequence, number, kind, at, zone, reason, data, '', '' FROM events "
+                "ORDER BY sequence"
+            ).fetchall()
+            for row in rows:
+                record = seal(previous, _event(row))
+                connection.execute(
+                    "UPDATE events SET data_digest = ?, digest = ? WHERE sequence = ?",
+                    (record.data_digest, record.digest, record.sequence),
+                )
+                previous = record.digest
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:
             raise StorageError(
                 "storage.corrupt",
@@ -504,33 +523,37 @@ def _event_row(event: EventRecord) -> _EventRow:
 def _insert_events(
     connection: sqlite3.Connection, events: Sequence[EventRecord], rows: Sequence[_EventRow]
 ) -> list[EventRecord]:
+    last = connection.execute(
+        "SELECT sequence, digest FROM events ORDER BY sequence DESC LIMIT 1"
+    ).fetchone()
+    sequence, previous = (0, GENESIS) if last is None else (last[0], last[1])
     written = []
     for event, row in zip(events, rows, strict=True):
-        cursor = connection.execute(
-            "INSERT INTO events (number, kind, at, at_us, zone, reason, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            row,
+        sequence += 1
+        record = seal(
+            previous,
+            EventRecord(
+                kind=event.kind,
+                at=event.at,
+                number=event.number,
+                reason=event.reason,
+                data=json.loads(row[6]),
+                sequence=sequence,
+            ),
         )
-        written.append(_with(event, row, cursor.lastrowid))
+        connection.execute(
+            "INSERT INTO events (sequence, number, kind, at, at_us, zone, reason, data, "
+            "data_digest, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sequence, *row, record.data_digest, record.digest),
+        )
+        previous = record.digest
+        written.append(record)
     return written
-
-
-def _with(event: EventRecord, row: _EventRow, sequence: int | None) -> EventRecord:
-    if sequence is None:  # pragma: no cover - an INSERT into a rowid table sets lastrowid
-        raise RuntimeError("SQLite gave the event no sequence number")
-    return EventRecord(
-        kind=event.kind,
-        at=event.at,
-        number=event.number,
-        reason=event.reason,
-        data=json.loads(row[6]),
-        sequence=sequence,
-    )
 
 
 def _event(row: tuple[Any, ...]) -> EventRecord:
     """Decode an event row; ``storage.corrupt`` if it is damaged."""
-    sequence, number, kind, at_text, zone, reason, data_text = row
+    sequence, number, kind, at_text, zone, reason, data_text, data_hash, digest = row
     try:
         at = datetime.fromisoformat(at_text)
         if zone is not None:
@@ -545,4 +568,13 @@ def _event(row: tuple[Any, ...]) -> EventRecord:
             f"event {sequence} could not be read: its stored record is damaged; "
             "restore it from a backup",
         )
-    return EventRecord(kind=kind, at=at, number=number, reason=reason, data=data, sequence=sequence)
+    return EventRecord(
+        kind=kind,
+        at=at,
+        number=number,
+        reason=reason,
+        data=data,
+        sequence=sequence,
+        data_digest=data_hash,
+        digest=digest,
+    )
