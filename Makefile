@@ -22,9 +22,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy --strict src
+	$(BIN)/bandit --quiet --recursive src
 
+# Every test, and the branch coverage of the rules (at least 95 %).
 test: lint
-	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/pytest
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/pytest \
+		--cov=edqueue.rules --cov-branch --cov-report=term:skip-covered --cov-fail-under=95
 
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'

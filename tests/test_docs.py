@@ -45,3 +45,11 @@ def test_every_error_code_is_documented() -> None:
     text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z_.]+)` \|", text, re.MULTILINE))
     assert documented == set(all_codes())
+
+
+def test_every_policy_parameter_is_in_the_rules_reference() -> None:
+    from edqueue.rules import PARAMETER_NAMES
+
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", text, re.MULTILINE))
+    assert set(PARAMETER_NAMES) <= documented

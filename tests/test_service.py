@@ -635,3 +635,25 @@ def test_failed_notifications_are_retried_from_the_event_log(world: World) -> No
     assert world.service.retry_notifications() == 0  # sent once, not twice
     kinds = [e.kind for e in world.repository.events()]
     assert kinds == ["application_submitted", "notification_failed", "notification_sent"]
+
+
+def test_a_notification_failure_that_cannot_be_logged_does_not_fail_the_command() -> None:
+    from edqueue.errors import PortError
+
+    class BusyLog(MemoryRepository):
+        busy = False
+
+        def append(self, events):  # type: ignore[no-untyped-def]
+            if self.busy:
+                raise PortError("port.timeout", "the store is busy")
+            return super().append(events)
+
+    ports = seed_ports(NOW)
+    repository, drafts = BusyLog(), MemoryDrafts()
+    world = World(ports, repository, drafts, make_service(ports, repository, drafts))
+    draft = ready(world)
+    ports.notifier.fail = True
+    repository.busy = True
+    number = world.service.submit(draft.id, "k").number  # committed: no error escapes
+    assert repository.get(number) is not None
+    assert [e.kind for e in repository.events()] == ["application_submitted"]

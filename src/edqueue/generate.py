@@ -251,8 +251,9 @@ def _pick(rng: random.Random, table: tuple[tuple[_T, ...], list[float]]) -> _T:
 
 
 def _new_rng(kind: str, seed: int) -> random.Random:
-    # A string seed is hashed with SHA-512: the same on every run, platform and PYTHONHASHSEED.
-    return random.Random(f"edqueue.generate.{kind}:{seed}")  # noqa: S311 - test data, not secrets
+    # Synthetic test data, not a secret. A string seed is hashed with SHA-512: the same on
+    # every run, platform and PYTHONHASHSEED.
+    return random.Random(f"edqueue.generate.{kind}:{seed}")  # noqa: S311 # nosec B311
 
 
 # --- organizations ----------------------------------------------------------------------------

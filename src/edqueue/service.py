@@ -38,6 +38,7 @@ anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -982,8 +983,10 @@ class ApplicationService:
         )
 
     def _notify(self, application: Application, records: Sequence[EventRecord]) -> None:
-        """Tell the family, if it agreed to notifications. A failing notifier does not undo
-        the command: the failure is logged as an event to retry from."""
+        """Tell the family, if it agreed to notifications, after the command committed. A
+        failing notifier does not undo the command: the failure is logged as an event that
+        :meth:`retry_notifications` sends again; if even that log write fails, the command
+        still succeeds and only the message is lost."""
         if Consent.NOTIFICATIONS not in application.consents:
             return
         for record in records:
@@ -997,17 +1000,17 @@ class ApplicationService:
             try:
                 self._notifier.send(application.applicant.phone, message)
             except PortError as error:
-                self._store.append(
-                    [
-                        EventRecord(
-                            kind="notification_failed",
-                            at=self._now(),
-                            number=application.number,
-                            reason=error.code,
-                            data={"event": record.kind, "reason": record.reason},
-                        )
-                    ]
+                failure = EventRecord(
+                    kind="notification_failed",
+                    at=self._now(),
+                    number=application.number,
+                    reason=error.code,
+                    data={"event": record.kind, "reason": record.reason},
                 )
+                # The command itself is committed: a store that fails now must not make it
+                # look failed. The message is then lost to retry_notifications (known gap).
+                with contextlib.suppress(PortError):
+                    self._store.append([failure])
 
 
 def _key(value: str) -> str:

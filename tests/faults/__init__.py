@@ -1,0 +1,1 @@
+"""Entry points for the fault tests (``tests/test_faults.py``) that run in a subprocess."""
