@@ -1,11 +1,14 @@
 """Hypothesis profiles: ``ci`` (the default of ``make test``) and ``dev`` for bug hunts.
 
-Choose with ``HYPOTHESIS_PROFILE=dev make test``.
+Choose with ``HYPOTHESIS_PROFILE=dev make test``. The leak scan (``tests/leak_scan.py``)
+watches the whole session for personal data in clear in errors, logs and the CLI's stderr.
 """
 
 import os
 
 from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["tests.leak_scan"]
 
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
