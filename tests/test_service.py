@@ -595,6 +595,10 @@ def test_the_other_parent_may_act_when_the_policy_allows(world: World) -> None:
     with_stranger_and_other_parent(world)
     other = session(world, OTHER_PARENT_PHONE)
     assert world.service.details(number, session=other).application.number == number
+    world.service.change_organizations(number, [KARLYGASH], session=other)
+    actors = [(e.kind, e.data.get("actor")) for e in world.repository.events()]
+    assert actors[0] == ("application_submitted", "applicant")
+    assert actors[-1] == ("choices_changed", "other_representative")  # who, without an IIN
     stranger = session(world, STRANGER_PHONE)
     assert error(world.service.withdraw, number, session=stranger).code == "access.denied"
 

@@ -693,7 +693,7 @@ class ApplicationService:
                 at=now,
                 number=application.number,
                 reason="submitted",
-                data={"queues": _queues(application)},
+                data={"queues": _queues(application), "actor": "applicant"},
             ),
         )
         stored = self._store.add(application, records, idempotency_key=key)
@@ -725,7 +725,7 @@ class ApplicationService:
     ) -> StoredApplication:
         """Add or replace the benefit later (seed, step 3: «может быть заполнена позже в
         Личном кабинете»), checked as in :meth:`claim_benefit`."""
-        stored = self._live(number, expected_version, session)
+        stored, actor = self._live(number, expected_version, session)
         current = stored.application
         claim, _ = self._claim(
             BenefitCategory(category),
@@ -742,6 +742,7 @@ class ApplicationService:
             "benefit_changed",
             reason,
             lambda at: self._book.set_benefit(number, claim, at),
+            actor,
         )
 
     def change_organizations(
@@ -753,7 +754,7 @@ class ApplicationService:
         expected_version: int | None = None,
     ) -> StoredApplication:
         """Choose other organizations; the queue date stays the submission date."""
-        stored = self._live(number, expected_version, session)
+        stored, actor = self._live(number, expected_version, session)
         changed = attrs.evolve(stored.application, choices=tuple(choices))
         self._check(changed, exclude=number)
         return self._commit(
@@ -762,13 +763,14 @@ class ApplicationService:
             "choices_changed",
             "choices changed",
             lambda at: self._book.change_choices(number, changed.choices, at),
+            actor,
         )
 
     def withdraw(
         self, number: str, *, session: str, expected_version: int | None = None
     ) -> StoredApplication:
         """Withdraw the application; it leaves every queue for good."""
-        stored = self._live(number, expected_version, session)
+        stored, actor = self._live(number, expected_version, session)
         changed = stored.application.with_status(ApplicationStatus.WITHDRAWN)
         return self._commit(
             stored,
@@ -776,12 +778,13 @@ class ApplicationService:
             "application_withdrawn",
             "withdrawn",
             lambda at: self._book.withdraw(number, at),
+            actor,
         )
 
     def details(self, number: str, *, session: str) -> StoredApplication:
         """The application in full, for the family that may act on it (see
         :meth:`sign_in`); anyone else gets ``access.denied``, which is logged."""
-        return self._allowed(number, session)
+        return self._allowed(number, session)[0]
 
     def sign_in(self, phone: str | PhoneNumber) -> Draft:
         """Begin a personal-cabinet session: a code goes to the ED24 app; once
@@ -789,7 +792,7 @@ class ApplicationService:
         commands for ``session_lifetime``."""
         return self.start(phone)
 
-    def _allowed(self, number: str, session: str) -> StoredApplication:
+    def _allowed(self, number: str, session: str) -> tuple[StoredApplication, str]:
         """The stored application if the session's person may act on it. The person is the
         owner of the session's confirmed number in the БМГ; they may act if they submitted
         the application, or (``other_representative_may_act``) if the family register
@@ -810,7 +813,7 @@ class ApplicationService:
         person = self._identity.owner(draft.phone)
         application = stored.application
         if person is not None and person == application.applicant.iin:
-            return stored
+            return stored, "applicant"
         if person is not None and values.other_representative_may_act:
             record = self._family.family(person)
             if record is not None and any(
@@ -818,7 +821,7 @@ class ApplicationService:
                 and m.status is LegalRepresentativeStatus.CONFIRMED
                 for m in record.children
             ):
-                return stored
+                return stored, "other_representative"
         raise self._denied(number, "not the applicant nor an allowed legal representative")
 
     def _denied(self, number: str | None, why: str) -> AccessError:
@@ -833,8 +836,11 @@ class ApplicationService:
             else f"you may not act on application #{number}; sign in with the applicant's number",
         )
 
-    def _live(self, number: str, expected_version: int | None, session: str) -> StoredApplication:
-        stored = self._allowed(number, session)
+    def _live(
+        self, number: str, expected_version: int | None, session: str
+    ) -> tuple[StoredApplication, str]:
+        """The application the session may change now, and the actor's role."""
+        stored, actor = self._allowed(number, session)
         if stored.application.status.is_final:
             raise QueueError(
                 "queue.invalid_operation",
@@ -845,7 +851,7 @@ class ApplicationService:
                 "storage.conflict",
                 f"application #{number} changed since version {expected_version}; read it again",
             )
-        return stored
+        return stored, actor
 
     def _commit(
         self,
@@ -854,6 +860,7 @@ class ApplicationService:
         kind: str,
         reason: str,
         apply: Callable[[datetime], object],
+        actor: str,
     ) -> StoredApplication:
         """Write the change and its event in one transaction (a stale version raises
         ``storage.conflict`` and nothing changes), then move the queues and notify."""
@@ -863,7 +870,7 @@ class ApplicationService:
             at=now,
             number=changed.number,
             reason=reason,
-            data={"queues": _queues(changed)},
+            data={"queues": _queues(changed), "actor": actor},
         )
         result = self._store.update(changed, stored.version, [record])
         apply(now)
