@@ -103,7 +103,7 @@ def _message(error: EdqueueError) -> str:
 def _number_in(line: str | bytes) -> str | None:
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested too deep
         return None
     number = data.get("number") if isinstance(data, dict) else None
     return number if isinstance(number, str) and number.isdigit() and len(number) <= 32 else None
