@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -413,3 +414,11 @@ def test_the_progress_bar_reads_every_line(tmp_path: Path) -> None:
     path.write_bytes(b"".join(f'{{"n": {i}}}\n'.encode() for i in range(1000)))
     assert list(cli._lines(path, progress=True)) == list(cli._lines(path, progress=False))
     assert len(list(cli._lines(path, progress=True))) == 1000
+
+
+def test_a_closed_pipe_ends_the_output_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader went away, like `edqueue demo | head -1`
+    with os.fdopen(write_end, "w", buffering=1, encoding="utf-8") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert cli.main(["demo"]) == 0  # no BrokenPipeError escapes

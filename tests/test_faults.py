@@ -39,7 +39,7 @@ from edqueue.audit import verify_audit_log
 from edqueue.errors import PortError, StorageError
 from edqueue.models import Application, ApplicationStatus
 from edqueue.ports import AccessAnswer, EventRecord, StoredApplication
-from edqueue.sample import seed_application, shakhtinsk_organizations
+from edqueue.sample import seed_application
 from edqueue.service import ApplicationService
 from tests.faults import kill_writer
 from tests.repository_contract import event
@@ -326,21 +326,7 @@ def make_service(
     drafts: MemoryDrafts | SqliteStore,
     numbers: SqliteStore | MemoryNumbers | None = None,
 ) -> ApplicationService:
-    return ApplicationService(
-        identity=ports.identity,
-        consents=ports.consents,
-        family=ports.family,
-        benefits=ports.benefits,
-        documents=ports.documents,
-        notifier=ports.notifier,
-        clock=ports.clock,
-        store=repository,
-        drafts=drafts,
-        numbers=numbers or ports.numbers,
-        organizations=shakhtinsk_organizations(),
-        authority="Руководителю управления образования г.Шахтинск",
-        locality="г.Шахтинск",
-    )
+    return ports.service(repository, drafts, numbers=numbers)  # type: ignore[arg-type]
 
 
 def memory_world() -> World:

@@ -30,7 +30,7 @@ from edqueue.adapters.memory import MemoryPorts, seed_ports
 from edqueue.adapters.memory_store import MemoryDrafts, MemoryRepository
 from edqueue.adapters.sqlite import SqliteStore
 from edqueue.ports import AccessAnswer, FamilyMember, FamilyRecord
-from edqueue.sample import seed_application, shakhtinsk_organizations
+from edqueue.sample import seed_application
 from edqueue.service import ApplicationService, Draft
 
 SEED = seed_application()
@@ -61,21 +61,7 @@ def make_service(
     drafts: MemoryDrafts | SqliteStore,
     numbers: object | None = None,
 ) -> ApplicationService:
-    return ApplicationService(
-        identity=ports.identity,
-        consents=ports.consents,
-        family=ports.family,
-        benefits=ports.benefits,
-        documents=ports.documents,
-        notifier=ports.notifier,
-        clock=ports.clock,
-        store=repository,
-        drafts=drafts,
-        numbers=numbers or ports.numbers,  # type: ignore[arg-type]
-        organizations=shakhtinsk_organizations(),
-        authority=AUTHORITY,
-        locality="г.Шахтинск",
-    )
+    return ports.service(repository, drafts, numbers=numbers)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -574,22 +560,7 @@ def test_the_other_parent_may_act_when_the_policy_allows(world: World) -> None:
     policy = KAZAKHSTAN_POLICY.amend(
         "other_representative_may_act", date(2020, 6, 22), 1, source="a regional rule (test)"
     )
-    service = ApplicationService(
-        identity=world.ports.identity,
-        consents=world.ports.consents,
-        family=world.ports.family,
-        benefits=world.ports.benefits,
-        documents=world.ports.documents,
-        notifier=world.ports.notifier,
-        clock=world.ports.clock,
-        store=world.repository,
-        drafts=world.drafts,
-        numbers=world.ports.numbers,
-        organizations=shakhtinsk_organizations(),
-        authority=AUTHORITY,
-        locality="г.Шахтинск",
-        policy=policy,
-    )
+    service = world.ports.service(world.repository, world.drafts, policy=policy)
     world = attrs.evolve(world, service=service)
     number = submitted(world)
     with_stranger_and_other_parent(world)

@@ -316,6 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdqueueError as error:
         print(f"error [{error.code}]: {error.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`edqueue rank ... | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return status
 
 

@@ -19,8 +19,6 @@ from edqueue.adapters.memory import MemoryDrafts, MemoryRepository, seed_ports
 from edqueue.models import KAZAKHSTAN, Application, Consent, GroupKey, Language
 from edqueue.rules import QueueEvent, ReferralDesk, ReferralIssued, StopListed, simulate
 from edqueue.sample import LOCALITY, neighbour_applications, seed_application
-from edqueue.sample import shakhtinsk_organizations as organizations
-from edqueue.service import ApplicationService
 
 __all__ = ["run"]
 
@@ -48,21 +46,7 @@ def run(out: IO[str]) -> None:
         out.write(line + "\n")
 
     ports = seed_ports(SUBMITTED)
-    service = ApplicationService(
-        identity=ports.identity,
-        consents=ports.consents,
-        family=ports.family,
-        benefits=ports.benefits,
-        documents=ports.documents,
-        notifier=ports.notifier,
-        clock=ports.clock,
-        store=MemoryRepository(),
-        drafts=MemoryDrafts(),
-        numbers=ports.numbers,
-        organizations=organizations(),
-        authority=AUTHORITY,
-        locality="г.Шахтинск",
-    )
+    service = ports.service(MemoryRepository(), MemoryDrafts())
     seed = seed_application()
     say(f"edqueue {__version__}: the seed's flow on the embedded sample ({LOCALITY})")
     say("Personal data is masked; the sample people are invented.")

@@ -38,6 +38,7 @@ from edqueue.models import (
     BenefitCategory,
     Iin,
     LegalRepresentativeStatus,
+    Organization,
     PhoneNumber,
     Proof,
     instant,
@@ -46,11 +47,15 @@ from edqueue.models import (
 from edqueue.ports import (
     AccessAnswer,
     DeviceBinding,
+    DraftStore,
     FamilyMember,
     FamilyRecord,
     Message,
+    NumberSequence,
 )
-from edqueue.sample import seed_application
+from edqueue.rules import KAZAKHSTAN_POLICY, Policy
+from edqueue.sample import seed_application, shakhtinsk_organizations
+from edqueue.service import ApplicationService, Store
 
 __all__ = [
     "AccessRequest",
@@ -506,6 +511,36 @@ class MemoryPorts:
     notifier: MemoryNotifier
     clock: ManualClock
     numbers: MemoryNumbers
+
+    def service(
+        self,
+        store: Store,
+        drafts: DraftStore,
+        *,
+        numbers: NumberSequence | None = None,
+        organizations: Iterable[Organization] | None = None,
+        authority: str = "Руководителю управления образования г.Шахтинск",
+        locality: str = "г.Шахтинск",
+        policy: Policy = KAZAKHSTAN_POLICY,
+    ) -> ApplicationService:
+        """An :class:`~edqueue.service.ApplicationService` over these ports and the given
+        stores; by default the seed's organizations and addressee (Shakhtinsk)."""
+        return ApplicationService(
+            identity=self.identity,
+            consents=self.consents,
+            family=self.family,
+            benefits=self.benefits,
+            documents=self.documents,
+            notifier=self.notifier,
+            clock=self.clock,
+            store=store,
+            drafts=drafts,
+            numbers=numbers or self.numbers,
+            organizations=shakhtinsk_organizations() if organizations is None else organizations,
+            authority=authority,
+            locality=locality,
+            policy=policy,
+        )
 
 
 def memory_ports(*, now: datetime) -> MemoryPorts:
