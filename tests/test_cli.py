@@ -422,3 +422,25 @@ def test_a_closed_pipe_ends_the_output_quietly(monkeypatch: pytest.MonkeyPatch) 
     with os.fdopen(write_end, "w", buffering=1, encoding="utf-8") as stdout:
         monkeypatch.setattr(sys, "stdout", stdout)
         assert cli.main(["demo"]) == 0  # no BrokenPipeError escapes
+
+
+def test_a_byte_order_mark_at_the_start_of_the_file_is_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    organizations = tmp_path / "o.json"
+    organizations.write_text(json.dumps(ORGANIZATIONS, ensure_ascii=False), encoding="utf-8")
+    applications = tmp_path / "a.jsonl"
+    applications.write_text("\n".join(VALID), encoding="utf-8-sig")  # starts with a BOM
+    status, out, err = run(
+        capsys,
+        "rank",
+        "--organizations",
+        str(organizations),
+        "--applications",
+        str(applications),
+        "--as-of",
+        AS_OF,
+    )
+    assert status == 0
+    assert err == [{"summary": {"read": 4, "valid": 4, "invalid": 0}}]
+    assert len(out) == 6

@@ -71,3 +71,10 @@ def test_error_messages_never_echo_the_input() -> None:
     with pytest.raises(PhoneError) as caught:
         PhoneNumber("+7 495 123 45 67")
     assert "495" not in str(caught.value)
+
+
+def test_a_number_with_an_extension_is_refused_not_truncated() -> None:
+    with pytest.raises(PhoneError) as caught:
+        PhoneNumber("+77010000001 ext. 1234")
+    assert caught.value.code == "phone.format"
+    assert "1234" not in caught.value.message

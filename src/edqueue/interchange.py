@@ -128,6 +128,8 @@ def read_applications(
     errors: list[LineError] = []
     read = 0
     for index, line in enumerate(lines, start=1):
+        if index == 1:  # a byte-order mark some editors write (UTF-8 "with signature")
+            line = _without_bom(line)
         if not line.strip():
             continue
         read += 1
@@ -156,6 +158,12 @@ def read_applications(
     errors += _second_applications(kept)
     valid = tuple(a for _, a in kept.values())
     return ReadResult(valid, tuple(sorted(errors, key=lambda e: e.line)), read)
+
+
+def _without_bom(line: str | bytes) -> str | bytes:
+    if isinstance(line, bytes):
+        return line.removeprefix(b"\xef\xbb\xbf")
+    return line.removeprefix("\ufeff")
 
 
 def _second_applications(kept: dict[str, tuple[int, Application]]) -> list[LineError]:

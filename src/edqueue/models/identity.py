@@ -151,6 +151,11 @@ def _to_e164(value: Any) -> str:
             "phone.format",
             "this is not a phone number; write it as +7 7XX XXX XX XX or 8 7XX XXX XX XX",
         ) from None
+    if parsed.extension:
+        raise PhoneError(
+            "phone.format",
+            "a mobile number has no extension; give the number alone, +7 7XX XXX XX XX",
+        )
     if not phonenumbers.is_valid_number(parsed):
         raise PhoneError(
             "phone.format",
