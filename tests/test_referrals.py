@@ -38,6 +38,7 @@ from edqueue.rules import (
     BenefitChanged,
     Duration,
     QueueBook,
+    QueueEvent,
     RatioOrdering,
     ReferralClosed,
     ReferralDesk,
@@ -451,6 +452,8 @@ class DeskMachine(RuleBasedStateMachine):
         self.submitted = 0
         self.freed: dict[tuple[str, GroupKey], int] = {}
         self.initial = {q: self.desk.book.free_places(*q) for q in self.desk.book.queue_ids()}
+        self.log: list[QueueEvent] = []  # every event the desk returned, in order
+        self.records: dict[str, Application] = {}  # as submitted, for the replay
 
     @rule(
         born=st.sampled_from([date(2020, 6, 23), date(2020, 11, 2), date(2022, 3, 1)]),
@@ -473,7 +476,9 @@ class DeskMachine(RuleBasedStateMachine):
             desired=desired,
             serial=self.submitted,
         )
-        self.desk.submit(attrs.evolve(app, submitted_at=self.now))
+        app = attrs.evolve(app, submitted_at=self.now)
+        self.records[app.number] = app
+        self.log += self.desk.submit(app)
 
     @rule(
         org=st.sampled_from([SALTANAT, KARLYGASH]),
@@ -484,7 +489,7 @@ class DeskMachine(RuleBasedStateMachine):
         queue_id = (org, key)
         if self.desk.book.free_places(*queue_id) > 0:
             return  # places are scarce: a group frees more only when it has none left
-        self.desk.free_place(org, key, self.now, count)
+        self.log += self.desk.free_place(org, key, self.now, count)
         self.freed[queue_id] = self.freed.get(queue_id, 0) + count
 
     def _open(self) -> list[str]:
@@ -495,24 +500,24 @@ class DeskMachine(RuleBasedStateMachine):
     def use(self, data: st.DataObject) -> None:
         referral_id = data.draw(st.sampled_from(self._open()))
         if self.desk.confirmation_due(referral_id) is not None:
-            self.desk.confirm_benefit(referral_id, self.now)
-        self.desk.use(referral_id, self.now)
+            self.log += self.desk.confirm_benefit(referral_id, self.now)
+        self.log += self.desk.use(referral_id, self.now)
 
     @precondition(lambda self: self.desk.book.open_referrals())
     @rule(data=st.data())
     def decline(self, data: st.DataObject) -> None:
-        self.desk.decline(data.draw(st.sampled_from(self._open())), self.now)
+        self.log += self.desk.decline(data.draw(st.sampled_from(self._open())), self.now)
 
     @precondition(lambda self: self.desk.book.open_referrals())
     @rule(data=st.data())
     def withdraw(self, data: st.DataObject) -> None:
         referral = self.desk.book.referral(data.draw(st.sampled_from(self._open())))
-        self.desk.withdraw(referral.application_number, self.now)
+        self.log += self.desk.withdraw(referral.application_number, self.now)
 
     @rule(hours=st.sampled_from([1, 30, 24 * 8, 24 * 40]))
     def wait(self, hours: int) -> None:
         self.now += timedelta(hours=hours)
-        self.desk.advance(self.now)
+        self.log += self.desk.advance(self.now)
 
     @invariant()
     def places_are_conserved(self) -> None:
@@ -536,6 +541,20 @@ class DeskMachine(RuleBasedStateMachine):
                 assert self.desk.hold(number, self.now) is not None, (queue_id, number)
 
     @invariant()
+    def replaying_the_events_rebuilds_the_same_book(self) -> None:
+        live = self.desk.book
+        replayed = empty_desk().book
+        replayed.replay(self.log, self.records)
+        for queue_id in live.queue_ids():
+            assert replayed.queue(*queue_id) == live.queue(*queue_id), queue_id
+            assert replayed.free_places(*queue_id) == live.free_places(*queue_id)
+        for number in live.numbers():
+            assert replayed.application(number) == live.application(number)
+            if number in [n for q in live.queue_ids() for n in live.queue(*q)]:
+                assert replayed.positions(number) == live.positions(number)
+        assert replayed.referrals() == live.referrals()
+
+    @invariant()
     def an_open_referral_stands_in_no_queue(self) -> None:
         book = self.desk.book
         for referral in book.open_referrals():
@@ -546,3 +565,47 @@ class DeskMachine(RuleBasedStateMachine):
 
 DeskMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
 TestDesk = DeskMachine.TestCase
+
+
+def test_every_kind_of_event_replays() -> None:
+    desk = empty_desk(free=1)
+    log: list[QueueEvent] = []
+    both = ((SALTANAT, Language.RUSSIAN), (KARLYGASH, Language.KAZAKH))
+    records = {
+        "1": application(1, choices=both),
+        "2": application(2, minutes=1),
+        "3": application(3, minutes=2, born=date(2020, 7, 1), serial=3),
+    }
+    for record in records.values():
+        log += desk.book.submit(record)
+    at = DAY0 + timedelta(hours=1)
+    log += desk.book.change_choices("2", [Choice(KARLYGASH, Language.KAZAKH)], at)
+    claim = BenefitClaim(BenefitCategory(8), BenefitStatus.VERIFIED, at, at)
+    log += desk.book.set_benefit("3", claim, at)
+    log += desk.offer_all(at)  # the free place goes to 3, now first-priority
+    referral = desk.book.open_referral("3")
+    assert referral is not None
+    log += desk.extend(referral.id, at, referral.deadline + timedelta(days=2))
+    log += desk.decline(referral.id, at + timedelta(hours=1))
+    log += desk.free_place(KARLYGASH, KK_2020, at + timedelta(hours=2), count=2)
+    log += desk.book.remove("3", at + timedelta(hours=3), "child reached the age limit")
+    kinds = {event.kind for event in log}
+    assert {
+        "application_submitted",
+        "choices_changed",
+        "benefit_changed",
+        "referral_issued",
+        "referral_extended",
+        "referral_closed",
+        "place_freed",
+        "application_removed",
+    } <= kinds
+    replayed = empty_desk(free=1).book
+    replayed.replay(log, records)
+    for queue_id in desk.book.queue_ids():
+        assert replayed.queue(*queue_id) == desk.book.queue(*queue_id)
+        assert replayed.free_places(*queue_id) == desk.book.free_places(*queue_id)
+    assert [replayed.application(n) for n in records] == [desk.book.application(n) for n in records]
+    assert replayed.referrals() == desk.book.referrals()
+    with pytest.raises(QueueError):
+        empty_desk().book.replay(log[:1], {})

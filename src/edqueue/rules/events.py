@@ -10,7 +10,7 @@ from datetime import datetime
 
 import attrs
 
-from edqueue.models import BenefitStatus, GroupKey, Tier
+from edqueue.models import BenefitClaim, BenefitStatus, GroupKey, Tier
 
 __all__ = [
     "ApplicationRemoved",
@@ -85,6 +85,8 @@ class BenefitChanged(QueueEvent):
     status: BenefitStatus | None
     tier_before: Tier
     tier_after: Tier
+    claim: BenefitClaim | None = None
+    """The claim as it now stands (category, status, times), so the change can be replayed."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +96,8 @@ class PlaceFreed(QueueEvent):
     organization_id: str
     group: GroupKey
     free_places: int
+    count: int = 1
+    """How many places freed (``free_places`` is the total after)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -30,6 +30,7 @@ from edqueue.models import (
     Application,
     ApplicationStatus,
     BenefitClaim,
+    Choice,
     GroupKey,
     Organization,
     Referral,
@@ -458,6 +459,7 @@ class QueueBook:
                 status=None if claim is None else claim.status,
                 tier_before=current.tier,
                 tier_after=changed.tier,
+                claim=claim,
                 reason="benefit " + ("removed" if claim is None else claim.status.value),
             )
         ]
@@ -501,6 +503,7 @@ class QueueBook:
                 organization_id=organization_id,
                 group=group,
                 free_places=self._free[queue_id],
+                count=count,
                 reason="place freed",
             )
         ]
@@ -603,6 +606,63 @@ class QueueBook:
                 reason=closed.reason or closed.status.value,
             )
         ]
+
+    def replay(self, events: Iterable[QueueEvent], submitted: Mapping[str, Application]) -> None:
+        """Apply ``events`` that another book emitted, in order, to this book (built with the
+        same organizations and ordering): afterwards it stands exactly as that book did.
+
+        Events carry no personal data, so the applications as submitted come from
+        ``submitted`` (by number; the host's store keeps them); every later change is in the
+        events. O(sum of the commands). Raises like the commands themselves, e.g.
+        ``queue.unknown_application`` for a submission not in ``submitted``.
+        """
+        for event in events:
+            self._apply(event, submitted)
+
+    def _apply(self, event: QueueEvent, submitted: Mapping[str, Application]) -> None:
+        if isinstance(event, ApplicationSubmitted):
+            if event.number not in submitted:
+                raise QueueError(
+                    "queue.unknown_application",
+                    f"application #{event.number} is not among the submitted records",
+                )
+            self.submit(submitted[event.number])
+        elif isinstance(event, ApplicationWithdrawn):
+            self.withdraw(event.number, event.at)
+        elif isinstance(event, ApplicationRemoved):
+            self.remove(event.number, event.at, event.reason)
+        elif isinstance(event, ChoicesChanged):
+            choices = [Choice(org, key.language) for org, key in event.after]
+            self.change_choices(event.number, choices, event.at)
+        elif isinstance(event, BenefitChanged):
+            self.set_benefit(event.number, event.claim, event.at)
+        elif isinstance(event, PlaceFreed):
+            self.free_place(event.organization_id, event.group, event.at, event.count)
+        elif isinstance(event, ReferralIssued):
+            referral = Referral(
+                id=event.referral_id,
+                application_number=event.number,
+                organization_id=event.organization_id,
+                group=event.group,
+                issued_at=event.at,
+                deadline=event.deadline,
+            )
+            self.issue_referral(referral)
+        elif isinstance(event, ReferralExtended):
+            self.extend_referral(event.referral_id, event.deadline, event.at)
+        elif isinstance(event, ReferralClosed):
+            self._replay_closing(event)
+        # other events (stop lists, confirmations) belong to the referral desk, not the book
+
+    def _replay_closing(self, event: ReferralClosed) -> None:
+        if event.outcome == "used":
+            self.use_referral(event.referral_id, event.at)
+        elif event.outcome == "declined":
+            self.decline_referral(event.referral_id, event.at)
+        elif event.outcome == "expired":
+            self.expire_referral(event.referral_id, event.at)
+        else:
+            self.cancel_referral(event.referral_id, event.at, event.reason)
 
     def remove_aged_out(self, limit_date: Callable[[date], date], at: datetime) -> list[QueueEvent]:
         """Remove every application whose child has reached the age limit. O(N log n).
