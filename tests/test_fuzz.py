@@ -564,7 +564,9 @@ def second_application(line: str, copy: int) -> str:
 
 
 def _is_broken(line: str | bytes) -> bool:
-    return bool(line.strip()) and isinstance(
+    # a byte-order mark alone is blank to the reader (it strips one at the start of a file)
+    bom = b"\xef\xbb\xbf" if isinstance(line, bytes) else "\ufeff"
+    return bool(line.removeprefix(bom).strip()) and isinstance(  # type: ignore[arg-type]
         outcome(lambda: parse_application(line), line, result=Application), EdqueueError
     )
 
