@@ -17,7 +17,7 @@ an error (``eligibility.referral_date_past`` applies only at submission).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -214,7 +214,8 @@ def _queue_order(queue_id: QueueId) -> tuple[str, int, str, str]:
     return (organization_id, key.birth_year, key.language.code, key.queue_kind.value)
 
 
-def _queue_fields(queue_id: QueueId) -> dict[str, Any]:
+def queue_fields(queue_id: QueueId) -> dict[str, Any]:
+    """The JSON fields that name a queue: organization, birth year, language, queue."""
     organization_id, key = queue_id
     return {
         "organization": organization_id,
@@ -228,7 +229,7 @@ def rank_lines(book: QueueBook) -> Iterator[dict[str, Any]]:
     """Every application in every queue it stands in, sorted by organization id, birth
     year, language, queue and position: the lines of ``edqueue rank``. O(Q log Q)."""
     for queue_id in sorted(book.queue_ids(), key=_queue_order):
-        fields = _queue_fields(queue_id)
+        fields = queue_fields(queue_id)
         for position, number in enumerate(book.queue(*queue_id), start=1):
             yield {**fields, "position": position, "number": number}
 
@@ -245,7 +246,7 @@ def allocation_lines(
         if queue_id is not None:
             yield {
                 "number": number,
-                **_queue_fields(queue_id),
+                **queue_fields(queue_id),
                 "choice": choices[number].index(queue_id) + 1,
             }
         elif number in choices or number in round_.waiting:
@@ -258,8 +259,3 @@ def allocate_book(
 ) -> AllocationRound:
     """Allocate the book's free places as one round at ``as_of``."""
     return ReferralDesk(book, policy=policy).allocate(as_of)
-
-
-def queue_fields(queue_id: QueueId) -> Mapping[str, Any]:
-    """The JSON fields that name a queue: organization, birth year, language, queue."""
-    return _queue_fields(queue_id)

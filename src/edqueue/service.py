@@ -890,13 +890,12 @@ class ApplicationService:
                 continue
             stored = None if failure.number is None else self._store.get(failure.number)
             kind = str(failure.data.get("event", ""))
-            texts = _MESSAGES.get(kind)
-            if stored is None or texts is None:
+            message = None
+            if stored is not None:
+                reason = str(failure.data.get("reason"))
+                message = _message(kind, stored.application.number, reason)
+            if stored is None or message is None:
                 continue
-            words = {"number": stored.application.number, "reason": failure.data.get("reason")}
-            message = Message(
-                kind, stored.application.number, texts[0].format(**words), texts[1].format(**words)
-            )
             try:
                 self._notifier.send(stored.application.applicant.phone, message)
             except PortError:
@@ -997,13 +996,9 @@ class ApplicationService:
         if Consent.NOTIFICATIONS not in application.consents:
             return
         for record in records:
-            texts = _MESSAGES.get(record.kind)
-            if texts is None:
+            message = _message(record.kind, application.number, record.reason)
+            if message is None:
                 continue
-            words = {"number": application.number, "reason": record.reason}
-            message = Message(
-                record.kind, application.number, texts[0].format(**words), texts[1].format(**words)
-            )
             try:
                 self._notifier.send(application.applicant.phone, message)
             except PortError as error:
@@ -1018,6 +1013,15 @@ class ApplicationService:
                 # look failed. The message is then lost to retry_notifications (known gap).
                 with contextlib.suppress(PortError):
                     self._store.append([failure])
+
+
+def _message(kind: str, number: str, reason: str) -> Message | None:
+    """The family's message for an event of ``kind``, or ``None`` if it warrants none."""
+    texts = _MESSAGES.get(kind)
+    if texts is None:
+        return None
+    words = {"number": number, "reason": reason}
+    return Message(kind, number, texts[0].format(**words), texts[1].format(**words))
 
 
 def _key(value: str) -> str:

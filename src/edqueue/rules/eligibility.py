@@ -32,7 +32,7 @@ from typing import TypeAlias
 import attrs
 
 from edqueue.errors import EligibilityError, IneligibleApplicationError, OrganizationError
-from edqueue.models.applications import Application, ApplicationStatus, Consent
+from edqueue.models.applications import Application, ApplicationStatus, Consent, number_order
 from edqueue.models.benefits import BenefitCategory, BenefitStatus
 from edqueue.models.instants import KAZAKHSTAN, require_aware
 from edqueue.models.organizations import Group, GroupSpecialization, Organization, QueueKind
@@ -254,10 +254,6 @@ def _referral_date(case: _Case) -> Iterator[EligibilityError]:
         )
 
 
-def _number_key(application: Application) -> tuple[int, str]:
-    return len(application.number), application.number
-
-
 def _single_application(case: _Case) -> Iterator[EligibilityError]:
     """A child has at most one live (active or referred) application.
 
@@ -274,7 +270,7 @@ def _single_application(case: _Case) -> Iterator[EligibilityError]:
             and other.status in _LIVE_APPLICATION
             and other.child.iin == application.child.iin
         ),
-        key=_number_key,
+        key=lambda other: number_order(other.number),
     )
     for other in others:
         yield EligibilityError(
