@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test lint format clean docs
+.PHONY: demo test lint format clean docs bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ $(DOCS_STAMP): $(STAMP)
 # The pages' examples run in `make test` (tests/test_docs.py).
 docs: $(DOCS_STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
+
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# The national benchmarks of docs/performance.md: a table of figures next to baselines
+# measured in the same run (under 15 minutes on 2 cores). Knobs: BENCH_SCALE=0.1 for a
+# quick run, BENCH_ARGS="--only build,position", and the others in benchmarks/run.py.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests
