@@ -277,6 +277,7 @@ class StorageError(EdqueueError):
             "storage.duplicate",
             "storage.unknown",
             "storage.corrupt",
+            "journal.unreadable",
         }
     )
 

@@ -44,7 +44,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -57,16 +57,17 @@ from edqueue.errors import (
     QueueError,
     StorageError,
 )
+from edqueue.journal import catch_up, is_queue_record, to_record
 from edqueue.models import (
     Applicant,
     Application,
-    ApplicationStatus,
     BenefitCategory,
     BenefitClaim,
     BenefitStatus,
     Choice,
     Consent,
     GeoPoint,
+    GroupKey,
     Iin,
     Language,
     LegalRepresentativeStatus,
@@ -101,17 +102,22 @@ from edqueue.ports import (
 from edqueue.rules import (
     KAZAKHSTAN_CALENDAR,
     KAZAKHSTAN_POLICY,
+    AllocationRound,
     OrderingPolicy,
     Policy,
     QueueBook,
     QueuePosition,
+    ReferralDesk,
     WorkingCalendar,
     ensure_eligible,
     policy_date,
 )
+from edqueue.rules.events import ApplicationSubmitted, BenefitChanged, QueueEvent
 from edqueue.rules.explain import Explanation
 
 __all__ = ["ApplicationService", "BindingOffer", "Draft", "Store", "Submission"]
+
+_T = TypeVar("_T")
 
 
 class Store(ApplicationRepository, EventLog, Protocol):
@@ -293,8 +299,17 @@ class ApplicationService:
 
     ``organizations`` are those of the locality the service serves; ``authority`` is whom
     the application text is addressed to («Руководителю управления образования
-    г.Шахтинск») and ``locality`` the locality as the text writes it («г.Шахтинск»). The
-    queues are rebuilt from the store at construction: O(N c log n).
+    г.Шахтинск») and ``locality`` the locality as the text writes it («г.Шахтинск»).
+
+    **The store is the truth; the queues are its projection.** Every queue event of a
+    command (:mod:`edqueue.rules.events`), and every decision of the referral desk run
+    through the service (:meth:`free_place`, :meth:`offer_all`, :meth:`use_referral`,
+    :meth:`decline_referral`, :meth:`advance`, :meth:`allocate`, ...), is written to the
+    store's log as a journal record (:mod:`edqueue.journal`) in the same transaction as the
+    application it changes. At construction, and after any command that fails, the queues
+    and the desk are rebuilt from the store alone (:func:`edqueue.journal.rebuild_desk`):
+    O(N + E) plus the replayed commands. Run the desk's decisions from one process: two
+    desks deciding at once could both give away the same free place.
     """
 
     def __init__(
@@ -332,14 +347,53 @@ class ApplicationService:
         self._locality = locality
         self._policy = policy
         self._calendar = calendar
-        self._book = QueueBook(self._organizations, ordering=ordering)
-        for stored in store.all():
-            self._book.submit(stored.application)
+        self._ordering = ordering
+        self._unlogged: list[EventRecord] = []  # notification failures the store refused
+        self._seen = 0  # the last record of the log the desk has taken in
+        self._desk = self._rebuild()
+        self._stale = False
 
     @property
     def book(self) -> QueueBook:
         """The live queues (read them; change them only through the service)."""
-        return self._book
+        return self._fresh().book
+
+    @property
+    def desk(self) -> ReferralDesk:
+        """The referral desk over :attr:`book` (read it; decide through the service)."""
+        return self._fresh()
+
+    def _rebuild(self) -> ReferralDesk:
+        """The desk rebuilt from the store alone (:func:`edqueue.journal.rebuild_desk`)."""
+        book = QueueBook(self._organizations, ordering=self._ordering)
+        desk = ReferralDesk(book, policy=self._policy, calendar=self._calendar)
+        self._seen = catch_up(desk, self._store)
+        return desk
+
+    def _fresh(self) -> ReferralDesk:
+        """The desk as the log stands now: rebuilt if a failed command left it unsure, else
+        caught up with what other processes wrote since (O(records since))."""
+        if self._stale:
+            self._desk = self._rebuild()
+            self._stale = False
+        else:
+            self._seen = catch_up(self._desk, self._store, after=self._seen)
+        return self._desk
+
+    def _written(self, records: Sequence[EventRecord]) -> None:
+        """After a write: take the log's new records in. If they are exactly ours, the desk
+        already holds them; if another process wrote queue records meanwhile, our command
+        was decided on an older desk, so the desk is rebuilt at the next call."""
+        try:
+            new = self._store.events(self._seen)
+        except PortError:
+            self._stale = True
+            return
+        theirs = [(r.kind, r.number, dict(r.data)) for r in new if is_queue_record(r)]
+        if theirs == [(r.kind, r.number, dict(r.data)) for r in records]:
+            self._seen = new[-1].sequence if new else self._seen
+        else:
+            self._stale = True
 
     def _now(self) -> datetime:
         return require_aware(self._clock.now(), "the clock's time")
@@ -687,31 +741,26 @@ class ApplicationService:
         now = self._now()
         application = self._tentative(draft, number=self._numbers.next_number(), at=now)
         self._check(application, exclude=None)
-        records = (
-            EventRecord(
-                kind="application_submitted",
-                at=now,
-                number=application.number,
-                reason="submitted",
-                data={"queues": _queues(application), "actor": "applicant"},
-            ),
+        _, records = self._run(
+            lambda: self.desk.book.submit(application),
+            lambda records: self._store.add(application, records, idempotency_key=key),
+            actor="applicant",
+            submitted=application,
         )
-        stored = self._store.add(application, records, idempotency_key=key)
-        self._book.submit(stored.application)
         self._save(attrs.evolve(draft, submitted_number=application.number))
         self._notify(application, records)
-        return Submission(application.number, records)
+        return Submission(application.number, tuple(records))
 
     # --- the personal cabinet ------------------------------------------------------------------
 
     def position(self, number: str) -> list[QueuePosition]:
         """«Проверка номера очереди»: where an application stands in each chosen queue.
         Carries no personal data. O(c log n)."""
-        return self._book.positions(number)
+        return self.book.positions(number)
 
     def explain(self, number: str, organization_id: str) -> Explanation:
         """Why the application stands where it does (no personal data). O(log n)."""
-        return self._book.explain(number, organization_id)
+        return self.book.explain(number, organization_id)
 
     def add_benefit(
         self,
@@ -735,13 +784,14 @@ class ApplicationService:
             media_type,
         )
         changed = attrs.evolve(current, benefit=claim)
-        reason = f"benefit {int(claim.category)} {claim.status.value}"
+        reason = f"benefit {int(claim.category)} {claim.status.value}"  # the family's message
         return self._commit(
             stored,
             changed,
-            "benefit_changed",
-            reason,
-            lambda at: self._book.set_benefit(number, claim, at),
+            lambda at: [
+                attrs.evolve(e, reason=reason) if isinstance(e, BenefitChanged) else e
+                for e in self.desk.book.set_benefit(number, claim, at)
+            ],
             actor,
         )
 
@@ -760,25 +810,19 @@ class ApplicationService:
         return self._commit(
             stored,
             changed,
-            "choices_changed",
-            "choices changed",
-            lambda at: self._book.change_choices(number, changed.choices, at),
+            lambda at: self.desk.book.change_choices(number, changed.choices, at),
             actor,
         )
 
     def withdraw(
         self, number: str, *, session: str, expected_version: int | None = None
     ) -> StoredApplication:
-        """Withdraw the application; it leaves every queue for good."""
+        """Withdraw the application; it leaves every queue for good. An open referral is
+        cancelled first and its place offered to the next in line
+        (:meth:`ReferralDesk.withdraw`)."""
         stored, actor = self._live(number, expected_version, session)
-        changed = stored.application.with_status(ApplicationStatus.WITHDRAWN)
         return self._commit(
-            stored,
-            changed,
-            "application_withdrawn",
-            "withdrawn",
-            lambda at: self._book.withdraw(number, at),
-            actor,
+            stored, stored.application, lambda at: self.desk.withdraw(number, at), actor
         )
 
     def details(self, number: str, *, session: str) -> StoredApplication:
@@ -857,31 +901,223 @@ class ApplicationService:
         self,
         stored: StoredApplication,
         changed: Application,
-        kind: str,
-        reason: str,
-        apply: Callable[[datetime], object],
+        command: Callable[[datetime], Sequence[QueueEvent]],
         actor: str,
     ) -> StoredApplication:
-        """Write the change and its event in one transaction (a stale version raises
-        ``storage.conflict`` and nothing changes), then move the queues and notify."""
+        """Move the queues, then write the change with every queue event in one transaction
+        (a stale version raises ``storage.conflict``, the queues are rebuilt from the store
+        and nothing changes); then settle the other applications the events touched and
+        notify."""
         now = self._now()
-        record = EventRecord(
-            kind=kind,
-            at=now,
-            number=changed.number,
-            reason=reason,
-            data={"queues": _queues(changed), "actor": actor},
+        number = changed.number
+        result, records = self._run(
+            lambda: command(now),
+            lambda records: self._store.update(self._queue_state(changed), stored.version, records),
+            actor=actor,
         )
-        result = self._store.update(changed, stored.version, [record])
-        apply(now)
-        self._notify(changed, [record])
+        self._settle(records, exclude=number)
+        self._notify(result.application, [r for r in records if r.number == number])
         return result
+
+    def _run(
+        self,
+        command: Callable[[], Sequence[QueueEvent]],
+        write: Callable[[list[EventRecord]], _T],
+        *,
+        actor: str,
+        submitted: Application | None = None,
+    ) -> tuple[_T, list[EventRecord]]:
+        """Run ``command`` on the desk, then ``write`` its events as journal records (one
+        transaction). If either raises, the desk is rebuilt from the store before the error
+        goes on, so the queues never hold what the store does not."""
+        try:
+            self._fresh()
+            events = command()
+            records = [
+                to_record(
+                    e,
+                    actor=actor,
+                    application=submitted if isinstance(e, ApplicationSubmitted) else None,
+                )
+                for e in events
+            ]
+            result = write(records)
+        except BaseException:
+            self._stale = True
+            with contextlib.suppress(EdqueueError):
+                self._fresh()  # a store that is down now is read again at the next call
+            raise
+        self._written(records)
+        return result, records
+
+    def _queue_state(self, application: Application) -> Application:
+        """``application`` (the repository's, with its personal data) with the queue state
+        the book holds for it: choices, benefit, status."""
+        held = self._desk.book.application(application.number)
+        return attrs.evolve(
+            application, choices=held.choices, benefit=held.benefit, status=held.status
+        )
+
+    def _settle(self, records: Sequence[EventRecord], exclude: str | None = None) -> None:
+        """Bring the stored applications the records name (but ``exclude``) to the queue
+        state the book holds, each with its version. The log already holds the truth, so a
+        store that refuses now does not fail the committed command: that application stays
+        behind until its next write or :meth:`reconcile`."""
+        for number in dict.fromkeys(r.number for r in records if r.number is not None):
+            if number != exclude:
+                self._sync(number)
+
+    def _sync(self, number: str) -> bool:
+        """Write the book's queue state of one application if the store's differs (one retry
+        after a conflict). Returns whether the store now agrees."""
+        for _ in range(2):
+            try:
+                stored = self._store.get(number)
+                if stored is None or number not in self._desk.book:
+                    return True
+                target = self._queue_state(stored.application)
+                if target == stored.application:
+                    return True
+                self._store.update(target, stored.version)
+                return True
+            except StorageError as error:
+                if error.code != "storage.conflict":
+                    return False
+            except PortError:
+                return False
+        return False
+
+    def reconcile(self) -> int:
+        """Bring every stored application to the queue state the log gives it (status,
+        benefit, choices), e.g. after a desk decision whose follow-up writes the store
+        refused. Returns how many applications still differ (0 when all agree). O(N)."""
+        self._fresh()
+        return sum(not self._sync(s.application.number) for s in self._store.all())
+
+    # --- the referral desk (направления, комплектование) -------------------------------------
+    # Staff decisions: the host checks who may take them; ``actor`` names the role in the log.
+
+    def free_place(
+        self,
+        organization_id: str,
+        group: GroupKey,
+        count: int = 1,
+        *,
+        at: datetime | None = None,
+        actor: str = "desk",
+    ) -> list[QueueEvent]:
+        """``count`` places freed in a group; they are offered at once
+        (:meth:`ReferralDesk.free_place`). Logged as :meth:`_decide` says."""
+        return self._decide(
+            lambda when: self.desk.free_place(organization_id, group, when, count), at, actor
+        )
+
+    def offer_all(self, *, at: datetime | None = None, actor: str = "desk") -> list[QueueEvent]:
+        """Offer every group's free places (:meth:`ReferralDesk.offer_all`)."""
+        return self._decide(lambda when: self.desk.offer_all(when), at, actor)
+
+    def use_referral(
+        self, referral_id: str, *, at: datetime | None = None, actor: str = "desk"
+    ) -> list[QueueEvent]:
+        """The child enrolled (:meth:`ReferralDesk.use`); the application is ``enrolled``."""
+        return self._decide(lambda when: self.desk.use(referral_id, when), at, actor)
+
+    def decline_referral(
+        self, referral_id: str, *, at: datetime | None = None, actor: str = "desk"
+    ) -> list[QueueEvent]:
+        """The family declined (:meth:`ReferralDesk.decline`): stop list, next in line."""
+        return self._decide(lambda when: self.desk.decline(referral_id, when), at, actor)
+
+    def extend_referral(
+        self,
+        referral_id: str,
+        deadline: datetime,
+        *,
+        at: datetime | None = None,
+        actor: str = "desk",
+    ) -> list[QueueEvent]:
+        """More time to enrol, as the family asked (:meth:`ReferralDesk.extend`)."""
+        return self._decide(lambda when: self.desk.extend(referral_id, when, deadline), at, actor)
+
+    def confirm_benefit(
+        self, referral_id: str, *, at: datetime | None = None, actor: str = "desk"
+    ) -> list[QueueEvent]:
+        """The extraordinary benefit behind a referral is confirmed in time
+        (:meth:`ReferralDesk.confirm_benefit`)."""
+        return self._decide(lambda when: self.desk.confirm_benefit(referral_id, when), at, actor)
+
+    def advance(self, at: datetime | None = None, *, actor: str = "desk") -> list[QueueEvent]:
+        """Apply everything due by ``at`` (default: now): lapsed referrals and benefit
+        confirmations, children at the age limit, then offers (:meth:`ReferralDesk.advance`)."""
+        return self._decide(lambda when: self.desk.advance(when), at, actor)
+
+    def allocate(self, at: datetime | None = None, *, actor: str = "desk") -> AllocationRound:
+        """Fill every group's free places at once (комплектование,
+        :meth:`ReferralDesk.allocate`); the round's referrals are logged."""
+        rounds: list[AllocationRound] = []
+
+        def run(when: datetime) -> list[QueueEvent]:
+            rounds.append(self.desk.allocate(when))
+            return list(rounds[0].events)
+
+        self._decide(run, at, actor)
+        return rounds[0]
+
+    def _decide(
+        self,
+        command: Callable[[datetime], Sequence[QueueEvent]],
+        at: datetime | None,
+        actor: str,
+    ) -> list[QueueEvent]:
+        """Run one decision of the desk at ``at`` (default: now) and log its events.
+
+        Atomicity: all the decision's records go in one transaction, together with the
+        first application whose queue state they change (its status, e.g. ``referred`` or
+        ``enrolled``, or its benefit), written with its version; a decision that changes no
+        application is appended alone. If that write fails (``storage.conflict``, a store
+        that is down), nothing is logged and the desk is rebuilt from the store. The other
+        applications the decision touched are written next, one transaction each (the
+        repository port changes one application per transaction); the log is the truth, so
+        one that fails stays behind until its next write or :meth:`reconcile`, and
+        rebuilding never depends on it.
+        """
+        when = self._now() if at is None else require_aware(at, "the time of the decision")
+        primary: list[str] = []
+
+        def write(records: list[EventRecord]) -> None:
+            for number in dict.fromkeys(r.number for r in records if r.number is not None):
+                stored = self._store.get(number)
+                if stored is None:
+                    continue
+                target = self._queue_state(stored.application)
+                if target != stored.application:
+                    primary.append(number)
+                    self._store.update(target, stored.version, records)
+                    return
+            if records:
+                self._store.append(records)
+
+        events: list[QueueEvent] = []
+
+        def run() -> list[QueueEvent]:
+            events.extend(command(when))
+            return events
+
+        _, records = self._run(run, write, actor=actor)
+        self._settle(records, exclude=primary[0] if primary else None)
+        return events
 
     def retry_notifications(self) -> int:
         """Send again every notification that failed (``notification_failed`` in the event
         log) and has not been sent since; each sent one is logged as ``notification_sent``
         with the failure's sequence. Returns how many were sent; those that fail again wait
-        for the next call. O(E) for E events."""
+        for the next call. O(E) for E events.
+        Failures the store refused to log when they happened are logged
+        first."""
+        if self._unlogged:
+            with contextlib.suppress(PortError):
+                self._store.append(self._unlogged)
+                self._unlogged = []
         events = self._store.events()
         done = {e.data.get("retry_of") for e in events if e.kind == "notification_sent"}
         sent = 0
@@ -1010,9 +1246,12 @@ class ApplicationService:
                     data={"event": record.kind, "reason": record.reason},
                 )
                 # The command itself is committed: a store that fails now must not make it
-                # look failed. The message is then lost to retry_notifications (known gap).
-                with contextlib.suppress(PortError):
+                # look failed. The failure waits in memory for retry_notifications (lost
+                # only if this process ends first).
+                try:
                     self._store.append([failure])
+                except PortError:
+                    self._unlogged.append(failure)
 
 
 def _message(kind: str, number: str, reason: str) -> Message | None:
@@ -1028,7 +1267,3 @@ def _key(value: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value.strip()) <= 128:
         raise FlowError("flow.step", "an idempotency key is 1-128 characters of text")
     return value.strip()
-
-
-def _queues(application: Application) -> str:
-    return "; ".join(f"{o} {k.label_ru}" for o, k in application.group_keys)

@@ -32,7 +32,7 @@ Every command returns the typed events (:mod:`edqueue.rules.events`) with the re
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import attrs
@@ -53,6 +53,7 @@ from edqueue.rules.events import (
     BenefitConfirmed,
     QueueEvent,
     QueueId,
+    ReferralClosed,
     ReferralIssued,
     StopListed,
 )
@@ -440,6 +441,25 @@ class ReferralDesk:
             waiting=waiting,
             last=last,
         )
+
+    # --- replay ------------------------------------------------------------------------------
+
+    def replay(self, events: Iterable[QueueEvent], submitted: Mapping[str, Application]) -> None:
+        """Apply the events another desk emitted, in order: the book as
+        :meth:`QueueBook.replay` does, and what only the desk keeps (the stop list, the
+        benefit confirmations due, the referral numbering). Afterwards this desk decides as
+        that one would. O(sum of the commands).
+        """
+        for event in events:
+            self._book.replay((event,), submitted)
+            if isinstance(event, ReferralIssued):
+                self._issued += 1
+                if event.confirm_by is not None:
+                    self._confirm_by[event.referral_id] = event.confirm_by
+            elif isinstance(event, ReferralClosed | BenefitConfirmed):
+                self._confirm_by.pop(event.referral_id, None)
+            elif isinstance(event, StopListed):
+                self._stop_until[event.number] = event.until
 
     # --- inside ------------------------------------------------------------------------------
 

@@ -1,0 +1,557 @@
+"""The queue journal: every queue event as a record of the store's event log, and back.
+
+The service writes each :class:`~edqueue.rules.events.QueueEvent` of a command, and every
+decision of the :class:`~edqueue.rules.referrals.ReferralDesk` (направления, стоп-лист,
+комплектование), as an :class:`~edqueue.ports.EventRecord` (:func:`to_record`), in the same
+transaction as the application it changes. :func:`from_record` reads one back exactly, and
+:func:`rebuild_desk` / :func:`rebuild_book` rebuild the queues from the store alone: the
+stored applications (which hold the personal data, at their current version) are rewound
+to their state at submission with the ``application_submitted`` record, then every queue
+record is replayed in order (:meth:`~edqueue.rules.queue.QueueBook.replay`).
+
+A record's ``data`` holds only text, integers and ``None``, and never personal data
+(the ``EventLog`` contract, :mod:`edqueue.ports`): application numbers, queues as
+``"organization|birth year|language|queue kind"`` joined by ``";"``, tiers as integers,
+benefit categories and statuses, referral ids, times as ISO 8601 with their offset (and
+the zone's name in brackets, RFC 9557, when the time has one). ``data["journal"]`` is the
+format's version (:data:`JOURNAL_VERSION`); records without it (written before the journal,
+or erased by a store's ``forget``) are not queue records and rebuilding skips them.
+
+Source of the rule that the log must rebuild the queues: issue 7, "Audit log": "Replaying
+the log rebuilds the same ``QueueBook``".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import NamedTuple, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from edqueue.errors import EdqueueError, StorageError
+from edqueue.models import (
+    Application,
+    ApplicationStatus,
+    BenefitCategory,
+    BenefitClaim,
+    BenefitStatus,
+    Choice,
+    GroupKey,
+    Organization,
+    Tier,
+    require_aware,
+)
+from edqueue.ports import EventRecord, StoredApplication
+from edqueue.rules import (
+    KAZAKHSTAN_CALENDAR,
+    KAZAKHSTAN_POLICY,
+    OrderingPolicy,
+    Policy,
+    QueueBook,
+    ReferralDesk,
+    WorkingCalendar,
+)
+from edqueue.rules.events import (
+    ApplicationRemoved,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    BenefitChanged,
+    BenefitConfirmed,
+    ChoicesChanged,
+    PlaceFreed,
+    QueueEvent,
+    QueueId,
+    ReferralClosed,
+    ReferralExtended,
+    ReferralIssued,
+    StopListed,
+)
+
+__all__ = [
+    "JOURNAL_VERSION",
+    "JournalSource",
+    "catch_up",
+    "from_record",
+    "is_queue_record",
+    "rebuild_book",
+    "rebuild_desk",
+    "submitted_application",
+    "to_record",
+]
+
+JOURNAL_VERSION = 1
+"""The version of the record format, written as ``data["journal"]``."""
+
+Data = dict[str, str | int | None]
+
+
+class JournalSource(Protocol):
+    """What rebuilding reads: the stored applications and the event log (both stores
+    edqueue ships are one object; so is :class:`edqueue.service.Store`)."""
+
+    def all(self) -> Iterable[StoredApplication]:
+        """Every stored application."""
+        ...
+
+    def get(self, number: str) -> StoredApplication | None:
+        """The stored application with this number, if any."""
+        ...
+
+    def events(self, after: int = 0) -> list[EventRecord]:
+        """The log's records, in order."""
+        ...
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def to_record(
+    event: QueueEvent, *, actor: str, application: Application | None = None
+) -> EventRecord:
+    """The log record of ``event``; ``actor`` says who acted, by role (``"applicant"``,
+    ``"desk"``), never by name. O(size of the event).
+
+    For an :class:`~edqueue.rules.events.ApplicationSubmitted`, pass the ``application`` as
+    submitted: its queue-relevant state (status, benefit claim) goes in the record, so that
+    :func:`rebuild_desk` can rewind the stored application to it. Nothing personal is
+    written: the choices are the event's queues, the benefit is its category, status and
+    times.
+
+    >>> from edqueue.sample import seed_application
+    >>> seed = seed_application()
+    >>> event = ApplicationSubmitted(at=seed.submitted_at, queues=seed.group_keys,
+    ...                              number=seed.number, reason="submitted")
+    >>> record = to_record(event, actor="applicant", application=seed)
+    >>> record.data["queues"]
+    'shakhtinsk-saltanat|2020|ru|general;shakhtinsk-karlygash|2020|kk|general'
+    >>> from_record(record) == event
+    True
+    """
+    data: Data = {"journal": JOURNAL_VERSION, "actor": actor, "queues": _queues(event.queues)}
+    number: str | None = getattr(event, "number", None)
+    if isinstance(event, ApplicationSubmitted):
+        if application is not None:
+            if application.number != event.number:
+                raise StorageError(
+                    "journal.unreadable",
+                    f"the submission of #{event.number} was given application "
+                    f"#{application.number}; give the one submitted",
+                )
+            data["application_status"] = application.status.value
+            data.update(_claim(application.benefit))
+    elif isinstance(event, ChoicesChanged):
+        data.update(before=_queues(event.before), after=_queues(event.after))
+    elif isinstance(event, BenefitChanged):
+        data.update(
+            status=None if event.status is None else event.status.value,
+            tier_before=int(event.tier_before),
+            tier_after=int(event.tier_after),
+            **_claim(event.claim),
+        )
+    elif isinstance(event, PlaceFreed):
+        data.update(
+            organization_id=event.organization_id,
+            group=_group(event.group),
+            free_places=event.free_places,
+            count=event.count,
+        )
+    elif isinstance(event, ReferralIssued):
+        data.update(
+            referral_id=event.referral_id,
+            organization_id=event.organization_id,
+            group=_group(event.group),
+            deadline=_time(event.deadline),
+            confirm_by=None if event.confirm_by is None else _time(event.confirm_by),
+        )
+    elif isinstance(event, ReferralClosed):
+        data.update(referral_id=event.referral_id, outcome=event.outcome)
+    elif isinstance(event, ReferralExtended):
+        data.update(
+            referral_id=event.referral_id,
+            deadline_before=_time(event.deadline_before),
+            deadline=_time(event.deadline),
+        )
+    elif isinstance(event, StopListed):
+        data["until"] = _time(event.until)
+    elif isinstance(event, BenefitConfirmed):
+        data["referral_id"] = event.referral_id
+    elif not isinstance(event, ApplicationWithdrawn | ApplicationRemoved):
+        raise StorageError(
+            "journal.unreadable", f"{type(event).__name__} is not a queue event of the journal"
+        )
+    return EventRecord(
+        kind=event.kind,
+        at=require_aware(event.at, "the event time"),
+        number=number,
+        reason=event.reason,
+        data=data,
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def is_queue_record(record: EventRecord) -> bool:
+    """Whether ``record`` was written by :func:`to_record` (and not erased since). O(1)."""
+    return record.data.get("journal") == JOURNAL_VERSION and record.kind in _READERS
+
+
+def from_record(record: EventRecord) -> QueueEvent:
+    """The queue event :func:`to_record` wrote, equal to the original. O(size).
+
+    Raises :class:`~edqueue.errors.StorageError` ``journal.unreadable`` for a record that is
+    not a queue record (another kind, no journal version, erased data) or whose data is
+    damaged; the message names the record by its sequence, never its data.
+    """
+    reader = _READERS.get(record.kind)
+    if reader is None or record.data.get("journal") != JOURNAL_VERSION:
+        raise _unreadable(record, "it is not a queue record of this journal version")
+    try:
+        common = _Common(
+            require_aware(record.at, "the event time"),
+            _queue_ids(_text(record.data, "queues")),
+            record.reason,
+        )
+        return reader(record, common)
+    except (EdqueueError, KeyError, TypeError, ValueError, ZoneInfoNotFoundError):
+        raise _unreadable(record, "its data is damaged") from None
+
+
+def submitted_application(record: EventRecord, stored: Application) -> Application:
+    """``stored`` (the repository's current version, with its personal data) rewound to
+    its queue state at submission, as the ``application_submitted`` ``record`` tells it:
+    choices, benefit claim and status. O(c).
+
+    Raises ``journal.unreadable`` when the record carries no submission state (it was
+    written by :func:`to_record` without the application).
+    """
+    event = from_record(record)
+    data = record.data
+    if not isinstance(event, ApplicationSubmitted) or "application_status" not in data:
+        raise _unreadable(record, "it does not carry the application's state at submission")
+    try:
+        choices = tuple(Choice(org, key.language) for org, key in event.queues)
+        return attrs.evolve(
+            stored,
+            choices=choices,
+            benefit=_read_claim(data),
+            status=ApplicationStatus(_text(data, "application_status")),
+        )
+    except (EdqueueError, KeyError, TypeError, ValueError):
+        raise _unreadable(record, "its submission state is damaged") from None
+
+
+# --- rebuilding -------------------------------------------------------------------------------
+
+
+def rebuild_desk(
+    store: JournalSource,
+    organizations: Iterable[Organization],
+    *,
+    ordering: OrderingPolicy | None = None,
+    policy: Policy = KAZAKHSTAN_POLICY,
+    calendar: WorkingCalendar = KAZAKHSTAN_CALENDAR,
+) -> ReferralDesk:
+    """The referral desk, with its queue book, rebuilt from the store alone (see
+    :func:`catch_up`). ``organizations`` must be those the service started with (their
+    groups and free places before any event), and ``ordering``, ``policy`` and
+    ``calendar`` those it decided with.
+    """
+    desk = ReferralDesk(
+        QueueBook(organizations, ordering=ordering), policy=policy, calendar=calendar
+    )
+    catch_up(desk, store)
+    return desk
+
+
+def catch_up(desk: ReferralDesk, store: JournalSource, *, after: int = 0) -> int:
+    """Replay onto ``desk`` every queue record of the log with ``sequence > after``, in
+    order (:meth:`ReferralDesk.replay`, so the stop list, the benefit confirmations due and
+    the referral numbering come back too); return the last sequence read (``after`` if
+    none). O(N + E) for N applications and E records, plus the replayed commands.
+
+    Each application the log submits is the stored one (it holds the personal data) rewound
+    to its state at submission (:func:`submitted_application`). From the start
+    (``after=0``, an empty desk), applications stored without a journaled submission
+    (written before the journal existed) enter the book first, as stored; the
+    applications are read before the log, so one submitted meanwhile is not taken for
+    one of those. Records that are not queue records are skipped: notifications,
+    refusals, and records of a forgotten application (a store's ``forget`` erases their
+    data).
+
+    Raises ``journal.unreadable`` for a damaged queue record, and ``storage.corrupt`` when
+    the log submits an application the repository does not hold.
+    """
+    snapshot = {s.application.number: s.application for s in store.all()} if after == 0 else {}
+    log = store.events(after)
+    records = [r for r in log if is_queue_record(r)]
+    submitted: dict[str, Application] = {}
+    for record in records:
+        if record.kind != "application_submitted" or record.number is None:
+            continue
+        number = record.number
+        stored = snapshot.get(number)
+        if stored is None:
+            found = store.get(number)
+            stored = None if found is None else found.application
+        if stored is None:
+            raise StorageError(
+                "storage.corrupt",
+                f"the event log submits application #{number} (record {record.sequence}) "
+                "but the repository does not hold it; restore the store from a backup",
+            )
+        submitted[number] = submitted_application(record, stored)
+    for number, application in snapshot.items():
+        if number not in submitted:
+            desk.book.submit(application)
+    desk.replay([from_record(r) for r in records], submitted)
+    return log[-1].sequence if log else after
+
+
+def rebuild_book(
+    store: JournalSource,
+    organizations: Iterable[Organization],
+    *,
+    ordering: OrderingPolicy | None = None,
+) -> QueueBook:
+    """The queue book rebuilt from the store alone (see :func:`rebuild_desk`).
+
+    >>> from edqueue.adapters.memory_store import MemoryRepository
+    >>> from edqueue.sample import seed_application, shakhtinsk_organizations
+    >>> seed, store = seed_application(), MemoryRepository()
+    >>> book = QueueBook(shakhtinsk_organizations())
+    >>> [event] = book.submit(seed)
+    >>> _ = store.add(seed, [to_record(event, actor="applicant", application=seed)])
+    >>> rebuilt = rebuild_book(store, shakhtinsk_organizations())
+    >>> rebuilt.positions(seed.number) == book.positions(seed.number)
+    True
+    """
+    return rebuild_desk(store, organizations, ordering=ordering).book
+
+
+# --- the format --------------------------------------------------------------------------------
+
+
+def _unreadable(record: EventRecord, why: str) -> StorageError:
+    return StorageError(
+        "journal.unreadable",
+        f"event {record.sequence} ({record.kind}) cannot be read as a queue event: {why}",
+    )
+
+
+def _time(moment: datetime) -> str:
+    """ISO 8601 with the offset, and the zone's name in brackets when it has one."""
+    zone = moment.tzinfo
+    text = require_aware(moment, "the event time").isoformat()
+    return f"{text}[{zone.key}]" if isinstance(zone, ZoneInfo) else text
+
+
+def _read_time(text: str) -> datetime:
+    iso, _, zone = text.partition("[")
+    moment = require_aware(datetime.fromisoformat(iso), "the event time")
+    if zone:
+        moment = moment.astimezone(ZoneInfo(zone.removesuffix("]")))
+    return moment
+
+
+def _group(key: GroupKey) -> str:
+    return f"{key.birth_year}|{key.language.code}|{key.queue_kind.value}"
+
+
+def _read_group(text: str) -> GroupKey:
+    year, language, kind = text.split("|")
+    return GroupKey(int(year), language, kind)
+
+
+def _queues(queue_ids: Iterable[QueueId]) -> str:
+    return ";".join(f"{org}|{_group(key)}" for org, key in queue_ids)
+
+
+def _queue_ids(text: str) -> tuple[QueueId, ...]:
+    if not text:
+        return ()
+    result = []
+    for part in text.split(";"):
+        organization_id, _, group = part.partition("|")
+        result.append((organization_id, _read_group(group)))
+    return tuple(result)
+
+
+def _claim(claim: BenefitClaim | None) -> Data:
+    if claim is None:
+        return {"benefit_category": None}
+    return {
+        "benefit_category": int(claim.category),
+        "benefit_status": claim.status.value,
+        "benefit_claimed_at": None if claim.claimed_at is None else _time(claim.claimed_at),
+        "benefit_decided_at": None if claim.decided_at is None else _time(claim.decided_at),
+    }
+
+
+def _read_claim(data: Mapping[str, str | int | None]) -> BenefitClaim | None:
+    category = data["benefit_category"]
+    if category is None:
+        return None
+    claimed, decided = data["benefit_claimed_at"], data["benefit_decided_at"]
+    return BenefitClaim(
+        BenefitCategory(int(category)),
+        BenefitStatus(_text(data, "benefit_status")),
+        None if claimed is None else _read_time(str(claimed)),
+        None if decided is None else _read_time(str(decided)),
+    )
+
+
+def _text(data: Mapping[str, str | int | None], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise TypeError(key)
+    return value
+
+
+def _int(data: Mapping[str, str | int | None], key: str) -> int:
+    value = data[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(key)
+    return value
+
+
+def _number(record: EventRecord) -> str:
+    if record.number is None:
+        raise TypeError("number")
+    return record.number
+
+
+class _Common(NamedTuple):
+    """What every event has: its time, the queues it touched and why."""
+
+    at: datetime
+    queues: tuple[QueueId, ...]
+    reason: str
+
+
+_Reader = Callable[[EventRecord, _Common], QueueEvent]
+
+
+def _submitted(r: EventRecord, c: _Common) -> QueueEvent:
+    return ApplicationSubmitted(number=_number(r), at=c.at, queues=c.queues, reason=c.reason)
+
+
+def _withdrawn(r: EventRecord, c: _Common) -> QueueEvent:
+    return ApplicationWithdrawn(number=_number(r), at=c.at, queues=c.queues, reason=c.reason)
+
+
+def _removed(r: EventRecord, c: _Common) -> QueueEvent:
+    return ApplicationRemoved(number=_number(r), at=c.at, queues=c.queues, reason=c.reason)
+
+
+def _choices(r: EventRecord, c: _Common) -> QueueEvent:
+    return ChoicesChanged(
+        number=_number(r),
+        before=_queue_ids(_text(r.data, "before")),
+        after=_queue_ids(_text(r.data, "after")),
+        at=c.at,
+        queues=c.queues,
+        reason=c.reason,
+    )
+
+
+def _benefit(r: EventRecord, c: _Common) -> QueueEvent:
+    status = r.data["status"]
+    return BenefitChanged(
+        number=_number(r),
+        status=None if status is None else BenefitStatus(str(status)),
+        tier_before=Tier(_int(r.data, "tier_before")),
+        tier_after=Tier(_int(r.data, "tier_after")),
+        claim=_read_claim(r.data),
+        at=c.at,
+        queues=c.queues,
+        reason=c.reason,
+    )
+
+
+def _freed(r: EventRecord, c: _Common) -> QueueEvent:
+    return PlaceFreed(
+        organization_id=_text(r.data, "organization_id"),
+        group=_read_group(_text(r.data, "group")),
+        free_places=_int(r.data, "free_places"),
+        count=_int(r.data, "count"),
+        at=c.at,
+        queues=c.queues,
+        reason=c.reason,
+    )
+
+
+def _issued(r: EventRecord, c: _Common) -> QueueEvent:
+    confirm_by = r.data["confirm_by"]
+    return ReferralIssued(
+        number=_number(r),
+        referral_id=_text(r.data, "referral_id"),
+        organization_id=_text(r.data, "organization_id"),
+        group=_read_group(_text(r.data, "group")),
+        deadline=_read_time(_text(r.data, "deadline")),
+        confirm_by=None if confirm_by is None else _read_time(str(confirm_by)),
+        at=c.at,
+        queues=c.queues,
+        reason=c.reason,
+    )
+
+
+def _closed(r: EventRecord, c: _Common) -> QueueEvent:
+    return ReferralClosed(
+        number=_number(r),
+        referral_id=_text(r.data, "referral_id"),
+        outcome=_text(r.data, "outcome"),
+        at=c.at,
+        queues=c.queues,
+        reason=c.reason,
+    )
+
+
+def _extended(r: EventRecord, c: _Common) -> QueueEvent:
+    return ReferralExtended(
+        number=_number(r),
+        referral_id=_text(r.data, "referral_id"),
+        deadline_before=_read_time(_text(r.data, "deadline_before")),
+        deadline=_read_time(_text(r.data, "deadline")),
+        at=c.at,
+        queues=c.queues,
+        reason=c.reason,
+    )
+
+
+def _stop_listed(r: EventRecord, c: _Common) -> QueueEvent:
+    return StopListed(
+        number=_number(r),
+        until=_read_time(_text(r.data, "until")),
+        at=c.at,
+        queues=c.queues,
+        reason=c.reason,
+    )
+
+
+def _confirmed(r: EventRecord, c: _Common) -> QueueEvent:
+    return BenefitConfirmed(
+        number=_number(r),
+        referral_id=_text(r.data, "referral_id"),
+        at=c.at,
+        queues=c.queues,
+        reason=c.reason,
+    )
+
+
+_READERS: dict[str, _Reader] = {
+    "application_submitted": _submitted,
+    "application_withdrawn": _withdrawn,
+    "application_removed": _removed,
+    "choices_changed": _choices,
+    "benefit_changed": _benefit,
+    "place_freed": _freed,
+    "referral_issued": _issued,
+    "referral_closed": _closed,
+    "referral_extended": _extended,
+    "stop_listed": _stop_listed,
+    "benefit_confirmed": _confirmed,
+}
+"""How each kind of record becomes its event (the kinds are ``QueueEvent.kind``)."""
