@@ -228,6 +228,7 @@ def write_results(
     root: Path,
     settings: dict[str, Any],
     wall: float,
+    notes: Sequence[str] = (),
 ) -> tuple[Path, Path]:
     """``latest.md`` and ``latest.json`` in ``directory``; return their paths."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -242,7 +243,9 @@ def write_results(
         f"harness wall time {wall:.0f} s."
     )
     markdown = directory / "latest.md"
-    markdown.write_text(header + "\n\n" + markdown_table(rows) + "\n", encoding="utf-8")
+    extra = "".join(f"- {note}\n" for note in notes)
+    body = header + "\n\n" + markdown_table(rows) + "\n" + ("\n" + extra if extra else "")
+    markdown.write_text(body, encoding="utf-8")
     data = {
         "when": when,
         "commit": commit,
@@ -250,6 +253,7 @@ def write_results(
         "command": command,
         "settings": settings,
         "wall_seconds": wall,
+        "notes": list(notes),
         "rows": [
             {
                 **asdict(r),

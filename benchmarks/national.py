@@ -114,17 +114,36 @@ def edqueue_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "edqueue.cli"]
 
 
-def city_files(settings: Settings) -> tuple[Path, Path, float | None]:
-    """The organizations and applications files, made by ``edqueue generate`` if missing.
+@dataclass
+class CityFiles:
+    """The organizations and applications files of the national instance."""
 
-    Returns their paths and the seconds generation took (``None`` when cached).
-    """
+    organizations: Path
+    applications: Path
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    seconds: float | None = None  # how long `edqueue generate` took, None when cached
+
+    def wait(self) -> CityFiles:
+        """Wait for ``edqueue generate`` to finish, if it runs; raise if it failed."""
+        if self.process is not None:
+            status = self.process.wait()
+            if status != 0:
+                raise RuntimeError(f"edqueue generate exited {status}")
+            self.seconds = _clock() - self.started
+            self.process = None
+            (self.applications.parent / ".complete").write_text(f"{self.seconds:.1f}\n")
+        return self
+
+
+def city_files(settings: Settings) -> CityFiles:
+    """The files, made by ``edqueue generate`` if missing: started in the background, so
+    that the in-memory instance is made meanwhile on the other core; :meth:`CityFiles.wait`
+    before timing anything."""
     directory = settings.cache / f"national-{settings.applications}-{settings.organizations}"
-    organizations = directory / "organizations.json"
-    applications = directory / "applications.jsonl"
-    done = directory / ".complete"
-    if done.exists():
-        return organizations, applications, None
+    files = CityFiles(directory / "organizations.json", directory / "applications.jsonl")
+    if (directory / ".complete").exists():
+        return files
     command = [
         *edqueue_command(),
         "generate",
@@ -136,11 +155,9 @@ def city_files(settings: Settings) -> tuple[Path, Path, float | None]:
         f"--output={directory}",
     ]
     print(f"  generating {directory.name} with `edqueue generate` ...", flush=True)
-    start = _clock()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    elapsed = _clock() - start
-    done.write_text(f"{elapsed:.1f}\n")
-    return organizations, applications, elapsed
+    files.started = _clock()
+    files.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    return files
 
 
 def _clock() -> float:

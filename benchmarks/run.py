@@ -29,13 +29,13 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from benchmarks import national as nat
+from benchmarks.baseline_matching import matching_worker
 from benchmarks.harness import (
     Row,
     best_of,
@@ -51,7 +51,7 @@ from edqueue.rules.allocation import AllocationProblem, allocate
 from edqueue.rules.ordering import StandardOrdering
 
 ROWS = ("build", "position", "event", "allocate", "matching", "rank", "memory")
-# Small and separate first (the matching worker is forked before the big heap exists).
+# The rows that need no national instance in memory first.
 RUN_ORDER = ("matching", "rank", "build", "position", "allocate", "event", "memory")
 
 ORDERING = StandardOrdering()
@@ -391,33 +391,17 @@ def _label(queue_id: QueueId) -> str:
     return f"{organization_id}/{key.birth_year}/{key.language.code}/{key.queue_kind.value}"
 
 
-def _matching_worker(
-    connection: Connection,
-    residents: dict[str, list[str]],
-    hospitals: dict[str, list[str]],
-    capacities: dict[str, int],
-) -> None:
-    from matching.games import HospitalResident
-
-    start = time.perf_counter()
-    game = HospitalResident.create_from_dictionaries(residents, hospitals, capacities)
-    result = game.solve(optimal="resident")
-    elapsed = time.perf_counter() - start
-    pairs = [(r.name, h.name) for h, members in result.items() for r in members]
-    connection.send((elapsed, pairs))
-    connection.close()
-
-
 def run_matching(
     residents: dict[str, list[str]],
     hospitals: dict[str, list[str]],
     capacities: dict[str, int],
     timeout: float,
 ) -> tuple[float, set[tuple[str, str]]] | None:
-    """matching's HospitalResident in a forked process; ``None`` if it ran out of time."""
-    context = multiprocessing.get_context("fork")
+    """matching's HospitalResident in another process; ``None`` if it ran out of time."""
+    # A fresh interpreter: a fork would share (and its collector walk) the national heap.
+    context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    worker = context.Process(target=_matching_worker, args=(send, residents, hospitals, capacities))
+    worker = context.Process(target=matching_worker, args=(send, residents, hospitals, capacities))
     worker.start()
     send.close()
     try:
@@ -462,6 +446,8 @@ def row_matching(settings: nat.Settings) -> list[Row]:
         return allocate(problem)
 
     edq, allocation = best_of(max(5, settings.repeats), ours)
+    problem = AllocationProblem(choices=round_.choices, queues=round_.queues, places=places)
+    alone, _ = best_of(max(5, settings.repeats), lambda: allocate(problem))
     say(f"  matching: edqueue best {fmt(edq.best, 's')}; running matching's HospitalResident ...")
     outcome = run_matching(residents, hospitals, capacities, settings.matching_timeout)
     what = f"5. allocate, {count:,} applications / {groups:,} groups"
@@ -502,9 +488,9 @@ def row_matching(settings: nat.Settings) -> list[Row]:
                 f"{sum(places.values()):,} places); both timed "
                 "from the same dicts, including building the problem (AllocationProblem / "
                 "create_from_dictionaries); matching ran once, edqueue best of "
-                f"{len(edq.runs)}"
+                f"{len(edq.runs)} (allocate() alone: {fmt(alone.best, 's')})"
             ],
-            details={"edqueue_runs": edq.runs, "matching_s": elapsed},
+            details={"edqueue_runs": edq.runs, "allocate_s": alone.best, "matching_s": elapsed},
         )
     ]
 
@@ -536,13 +522,8 @@ def _timed_run(command: list[str], output: Path) -> float:
     return elapsed
 
 
-def row_rank(settings: nat.Settings) -> list[Row]:
-    organizations, applications, generated = nat.city_files(settings)
-    if generated is not None:
-        say(
-            f"  `edqueue generate` wrote {thousands(settings.applications)} lines "
-            f"in {generated:.0f} s"
-        )
+def row_rank(settings: nat.Settings, files: nat.CityFiles) -> list[Row]:
+    organizations, applications = files.organizations, files.applications
     lines = settings.rank_lines
     path = _slice(applications, lines, settings.applications)
     repeats = int(os.environ.get("BENCH_RANK_REPEATS", "1"))
@@ -658,6 +639,10 @@ def row_memory(data: National) -> list[Row]:
 # --- main ----------------------------------------------------------------------------------------
 
 
+def _load() -> str:
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -675,8 +660,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.cache.mkdir(parents=True, exist_ok=True)
     say(f"edqueue benchmarks: {settings.public()}")
     start = time.perf_counter()
+    notes = [f"load average at the start: {_load()}"]
+    files = nat.city_files(settings) if "rank" in chosen else None
+    data = National.load(settings) if set(chosen) & set(ROW_FUNCTIONS) else None
+    if files is not None:
+        files.wait()
+        if files.seconds is not None:
+            lines = thousands(settings.applications)
+            notes.append(f"`edqueue generate` wrote the {lines}-line file in {files.seconds:.0f} s")
+            say("  " + notes[-1])
+        if data is not None:
+            same = nat.check_same_records(data.applications, files.applications)
+            notes.append(
+                "the records made in memory equal the file's first 1,000 lines: "
+                + ("yes" if same else "NO")
+            )
     results: dict[str, list[Row]] = {}
-    data: National | None = None
     for name in RUN_ORDER:
         if name not in chosen:
             continue
@@ -684,17 +683,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "matching":
             results[name] = row_matching(settings)
         elif name == "rank":
-            results[name] = row_rank(settings)
+            assert files is not None  # noqa: S101 - made above when rank is chosen
+            results[name] = row_rank(settings, files)
         else:
-            if data is None:
-                data = National.load(settings)
+            assert data is not None  # noqa: S101 - loaded above for these rows
             results[name] = ROW_FUNCTIONS[name](data)
+    notes.append(f"load average at the end: {_load()}")
     rows = [row for name in ROWS for row in results.get(name, [])]
     wall = time.perf_counter() - start
     print()
     print(text_table(rows))
+    print("\n".join(["", *notes]))
     markdown, path = write_results(
-        Path(args.results), rows, root=nat.ROOT, settings=settings.public(), wall=wall
+        Path(args.results), rows, root=nat.ROOT, settings=settings.public(), wall=wall, notes=notes
     )
     print(f"\nwall time {wall:.0f} s; written to {markdown} and {path}")
     return 0
