@@ -217,6 +217,27 @@ def test_a_common_order_gives_the_serial_dictatorship(
     assert dict(allocate(problem).assignment) == expected
 
 
+@given(common_order_problems())
+def test_proposing_in_the_common_order_gives_the_serial_dictatorship(
+    drawn: tuple[AllocationProblem, list[str]],
+) -> None:
+    problem, order = drawn
+    expected = ref.serial_dictatorship(order, problem.choices, problem.places)
+    assert dict(allocate(problem, proposing_order=order).assignment) == expected
+
+
+@given(problems(), st.data())
+def test_any_proposing_order_gives_the_same_allocation(
+    problem: AllocationProblem, data: st.DataObject
+) -> None:
+    numbers = sorted(problem.choices)
+    order = data.draw(st.lists(st.sampled_from(numbers), unique=True) if numbers else st.just([]))
+    extra = data.draw(st.lists(st.sampled_from(["x1", "x2"]), unique=True))
+    got = allocate(problem, proposing_order=[*extra, *order]).assignment
+    assert list(got.items()) == list(allocate(problem).assignment.items())
+    assert dict(got) == ref.allocate(problem)
+
+
 @given(problems(), st.data())
 def test_the_result_does_not_depend_on_the_order_of_the_input(
     problem: AllocationProblem, data: st.DataObject

@@ -396,3 +396,67 @@ def test_every_reason_code_renders_a_whole_sentence(language: str) -> None:
         assert "{" not in text
         assert text != code
     assert Reason("no.such.code").render(language) == "no.such.code"
+
+
+def _standing(book: QueueBook) -> dict[object, object]:
+    """Everything a reader can see of a book: every queue in order with its tiers and free
+    places, every position of every application, every status."""
+    seen: dict[object, object] = {}
+    for queue_id in book.queue_ids():
+        seen[queue_id] = (
+            book.queue(*queue_id),
+            book.tiers(*queue_id),
+            book.free_places(*queue_id),
+            book.length(*queue_id),
+            book.units(*queue_id),
+        )
+    for number in book.numbers():
+        application = book.application(number)
+        seen[number] = (
+            application,
+            book.positions(number) if application.status is ApplicationStatus.ACTIVE else None,
+        )
+    return seen
+
+
+@given(st.data())
+def test_building_at_once_gives_the_book_of_one_by_one_submissions(data) -> None:
+    ordering = data.draw(st.sampled_from([StandardOrdering(), RatioOrdering()]))
+    siblings = data.draw(st.booleans())
+    book = data.draw(
+        queue_books(ordering=ordering, keep_siblings_together=siblings, max_applications=30)
+    )
+    applications_ = [book.application(n) for n in book.numbers()]
+    data.draw(st.randoms(use_true_random=False)).shuffle(applications_)
+    built = QueueBook.build(
+        book.organizations.values(),
+        applications_,
+        ordering=ordering,
+        keep_siblings_together=siblings,
+    )
+    assert _standing(built) == _standing(book)
+    for queue_id in book.queue_ids():
+        at = datetime(2026, 1, 1, tzinfo=KAZAKHSTAN)
+        assert built.snapshot(*queue_id, at) == book.snapshot(*queue_id, at)
+
+
+def test_building_refuses_a_number_twice_and_an_unknown_group() -> None:
+    with pytest.raises(QueueError) as caught:
+        QueueBook.build(shakhtinsk_organizations(), [seed_application(), seed_application()])
+    assert caught.value.code == "queue.duplicate_number"
+    stranger = attrs.evolve(seed_application(), choices=(Choice("no-such-org", "ru"),))
+    with pytest.raises(QueueError) as caught:
+        QueueBook.build(shakhtinsk_organizations(), [stranger])
+    assert caught.value.code == "queue.unknown_queue"
+
+
+@given(st.data())
+def test_every_standard_queue_follows_the_books_priority_order(data) -> None:
+    book = data.draw(queue_books(ordering=StandardOrdering(), max_applications=30))
+    order = book.priority_order()
+    standing = {n for q in book.queue_ids() for n in book.queue(*q)}
+    assert sorted(order) == sorted(standing)
+    at = {number: index for index, number in enumerate(order)}
+    for queue_id in book.queue_ids():
+        ranks = [at[number] for number in book.queue(*queue_id)]
+        assert ranks == sorted(ranks)

@@ -202,11 +202,9 @@ def build_book(
     *,
     ordering: OrderingPolicy | None = None,
 ) -> QueueBook:
-    """A :class:`~edqueue.rules.QueueBook` of the valid applications. O(N c log n)."""
-    book = QueueBook(organizations, ordering=ordering)
-    for application in applications:
-        book.submit(application)
-    return book
+    """A :class:`~edqueue.rules.QueueBook` of the valid applications
+    (:meth:`~edqueue.rules.QueueBook.build`). O(N c + Q n log n)."""
+    return QueueBook.build(organizations, applications, ordering=ordering)
 
 
 def _queue_order(queue_id: QueueId) -> tuple[str, int, str, str]:

@@ -9,6 +9,7 @@ the business of :mod:`edqueue.rules`, which reports every violation at once.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -227,6 +228,13 @@ _ALLOWED: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
 _NUMBER = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
 
 
+@functools.lru_cache(maxsize=4096)
+def _group_key(birth_year: int, language: Language, kind: QueueKind) -> GroupKey:
+    """One shared :class:`GroupKey` per (year, language, kind): there are a few dozen, and
+    building one runs its checks, so queues of a million applications share them."""
+    return GroupKey(birth_year, language, kind)
+
+
 def _number(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -375,12 +383,14 @@ class Application:
 
     def group_key(self, choice: Choice) -> GroupKey:
         """The group ``choice`` joins: child's birth year, choice's language, queue kind."""
-        return GroupKey(self.child.birth_year, choice.language, self.queue_kind)
+        return _group_key(self.child.birth_year, choice.language, self.queue_kind)
 
     @property
     def group_keys(self) -> tuple[tuple[str, GroupKey], ...]:
         """``(organization id, group key)`` of each choice, in order of preference."""
-        return tuple((c.organization_id, self.group_key(c)) for c in self.choices)
+        year = self.child.birth_year
+        kind = self.queue_kind
+        return tuple((c.organization_id, _group_key(year, c.language, kind)) for c in self.choices)
 
     def with_status(self, status: ApplicationStatus) -> Application:
         """This application moved to ``status``, if its life cycle allows it.

@@ -92,7 +92,7 @@ def _language_code(value: Any) -> str:
     return value
 
 
-@attrs.frozen(order=True, repr=False)
+@attrs.frozen(order=True, repr=False, cache_hash=True)
 class Language:
     """A language of instruction, by its ISO 639 code (``"ru"``, ``"kk"``, ``"en"``, ...).
 
@@ -147,7 +147,7 @@ def _queue_kind(value: Any) -> QueueKind:
         ) from None
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class GroupKey:
     """What a queue is keyed by: the children's birth year, language and queue kind.
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -217,12 +217,17 @@ class Allocation:
         return tuple(result)
 
 
-def allocate(problem: AllocationProblem) -> Allocation:
+def allocate(
+    problem: AllocationProblem, *, proposing_order: Iterable[str] | None = None
+) -> Allocation:
     """Allocate every free place at once by applicant-proposing deferred acceptance.
 
     Deterministic and independent of the input's order: the applicant-optimal stable
-    allocation is unique. O(Q + N c log p) time, O(Q) memory for the ranks of groups that
-    have places.
+    allocation is unique (Gale and Shapley, 1962; Roth, 1982), so ``proposing_order`` (the
+    order in which applications propose; by default their numbers) changes only the speed.
+    When every queue follows one common order, as under the standard ordering, proposing in
+    that order makes deferred acceptance serial dictatorship: nobody is ever displaced, and
+    a group's ranks are read only when it is full and asked again. O(Q + N c log p) time.
 
     >>> from edqueue.models import GroupKey, Language, QueueKind
     >>> ru = GroupKey(2021, Language.RUSSIAN, QueueKind.GENERAL)
@@ -236,35 +241,61 @@ def allocate(problem: AllocationProblem) -> Allocation:
     {'1': 'kg-b', '2': 'kg-a'}
     """
     capacity = problem.places
-    ranks = {q: problem.ranks(q) for q, places in capacity.items() if places > 0}
-    held: dict[QueueId, list[tuple[int, str]]] = {q: [] for q in ranks}
-    following = dict.fromkeys(problem.choices, 0)  # the next choice each will propose to
-    for start in sorted(problem.choices, key=number_order):
+    choices = problem.choices
+    # a group's holders: a list of numbers while it has room; once full and asked again, a
+    # heap of (-rank, number) whose top is the holder it ranks lowest
+    held: dict[QueueId, list[Any]] = {}
+    ranks: dict[QueueId, dict[str, int]] = {}
+    following: dict[str, int] = {}  # the next choice each will propose to
+    for start in _proposers(choices, proposing_order):
         proposer: str | None = start
         while proposer is not None:
-            chosen = problem.choices[proposer]
-            index = following[proposer]
+            chosen = choices[proposer]
+            index = following.get(proposer, 0)
             displaced: str | None = None
             while index < len(chosen):
                 queue_id = chosen[index]
                 index += 1
+                places = capacity.get(queue_id, 0)
+                if places <= 0:
+                    continue
+                holders = held.get(queue_id)
+                if holders is None:
+                    holders = held[queue_id] = []
+                if len(holders) < places:
+                    holders.append(proposer)
+                    break
                 rank_of = ranks.get(queue_id)
                 if rank_of is None:
-                    continue
+                    rank_of = ranks[queue_id] = problem.ranks(queue_id)
+                    holders[:] = [(-rank_of[number], number) for number in holders]
+                    heapq.heapify(holders)
                 rank = rank_of[proposer]
-                heap = held[queue_id]
-                if len(heap) < capacity[queue_id]:
-                    heapq.heappush(heap, (-rank, proposer))
-                    break
-                if -heap[0][0] > rank:  # holds someone it ranks lower: swap them
-                    displaced = heapq.heapreplace(heap, (-rank, proposer))[1]
+                if -holders[0][0] > rank:  # holds someone it ranks lower: swap them
+                    displaced = heapq.heapreplace(holders, (-rank, proposer))[1]
                     break
             following[proposer] = index
             proposer = displaced
-    assignment = {number: q for q, heap in held.items() for _, number in heap}
+    assignment = {
+        (entry if queue_id not in ranks else entry[1]): queue_id
+        for queue_id, holders in held.items()
+        for entry in holders
+    }
     return Allocation(
         problem, dict(sorted(assignment.items(), key=lambda item: number_order(item[0])))
     )
+
+
+def _proposers(
+    choices: Mapping[str, tuple[QueueId, ...]], proposing_order: Iterable[str] | None
+) -> list[str]:
+    """Every application of the round once: those of ``proposing_order`` first, in it, then
+    the others by number."""
+    if proposing_order is None:
+        return sorted(choices, key=number_order)
+    first = list(dict.fromkeys(n for n in proposing_order if n in choices))
+    seen = set(first)
+    return first + sorted((n for n in choices if n not in seen), key=number_order)
 
 
 @attrs.frozen

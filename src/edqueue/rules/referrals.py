@@ -417,7 +417,10 @@ class ReferralDesk:
                 choices[number] = book.application(number).group_keys
             else:
                 waiting[number] = hold
-        allocation = allocate(AllocationProblem(choices=choices, queues=queues, places=places))
+        allocation = allocate(
+            AllocationProblem(choices=choices, queues=queues, places=places),
+            proposing_order=book.priority_order(),
+        )
         events: list[QueueEvent] = []
         for number, queue_id in allocation.assignment.items():
             choice = choices[number].index(queue_id) + 1
