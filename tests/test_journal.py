@@ -635,3 +635,32 @@ def test_benefit_confirmations_and_the_stop_list_come_back() -> None:
     kinds = [e.kind for e in store.events()]
     assert {"benefit_confirmed", "stop_listed", "referral_closed"} <= set(kinds)
     assert_same(desk, rebuild_desk(store, shakhtinsk_organizations()), at)
+
+
+def test_a_failure_the_busy_store_could_not_log_is_retried_later() -> None:
+    """The notifier fails and the store is busy at the same moment: the failure waits in
+    the service and ``retry_notifications`` logs it and sends the message later."""
+    from edqueue.errors import PortError
+
+    class BusyLog(MemoryRepository):
+        busy = False
+
+        def append(self, events):  # type: ignore[no-untyped-def]
+            if self.busy:
+                raise PortError("port.timeout", "the store is busy")
+            return super().append(events)
+
+    ports, families = city_ports(1)
+    store = BusyLog()
+    service = ports.service(store, MemoryDrafts())
+    ports.notifier.fail = True
+    store.busy = True
+    number = submit(service, ports, families[0], CHOICES[0])
+    assert [e.kind for e in store.events()] == ["application_submitted"]
+    assert service.retry_notifications() == 0  # the store is still busy
+    store.busy = False
+    ports.notifier.fail = False
+    assert service.retry_notifications() == 1
+    assert ports.notifier.outbox[-1][1].number == number
+    kinds = [e.kind for e in store.events()]
+    assert kinds == ["application_submitted", "notification_failed", "notification_sent"]
