@@ -78,3 +78,36 @@ def test_a_number_with_an_extension_is_refused_not_truncated() -> None:
         PhoneNumber("+77010000001 ext. 1234")
     assert caught.value.code == "phone.format"
     assert "1234" not in caught.value.message
+
+
+def _library_path(text: str) -> str:
+    """The E.164 form through ``phonenumbers.parse``, as for any other spelling."""
+    import phonenumbers
+
+    from edqueue.models.identity import _checked
+
+    try:
+        parsed = phonenumbers.parse(text, "KZ")
+    except phonenumbers.NumberParseException:
+        raise PhoneError("phone.format", "unparsable") from None
+    return _checked(parsed)
+
+
+def _outcome(convert, text: str) -> tuple[str, str]:
+    try:
+        return ("ok", convert(text))
+    except PhoneError as error:
+        return ("error", error.code)
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\+7[0-9]{10}", fullmatch=True),
+        st.from_regex(r"\+77[0-9]{9}", fullmatch=True),
+        st.sampled_from(["+77011234567", "+77271234567", "+79161234567", "+70001234567"]),
+    )
+)
+def test_the_canonical_form_is_checked_as_the_library_checks_any_spelling(text: str) -> None:
+    from edqueue.models.identity import _e164_of
+
+    assert _outcome(_e164_of, text) == _outcome(_library_path, text)

@@ -48,9 +48,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Annotated, Any, Self
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Annotated, Any, Literal, Self
 
 import pydantic
 from pydantic import (
@@ -166,25 +166,40 @@ def _optional_time(value: dt.datetime | None) -> dt.datetime | None:
 _FIELD_NOTE = "field: "
 
 
-@contextmanager
-def _field(name: str) -> Iterator[None]:
+class _field:  # noqa: N801 - used as a function: ``with _field("iin"): ...``
     """Name the JSON field a domain error comes from, in a note; its code and message stay.
 
     Nested uses build the path from the inside out: ``applicant`` around ``iin`` gives
-    ``"field: applicant.iin"``.
+    ``"field: applicant.iin"``. A class rather than a generator-based context manager: it
+    wraps every field of every line of a national file, and costs a third as much.
     """
-    try:
-        yield
-    except EdqueueError as error:
-        notes: list[str] = getattr(error, "__notes__", [])
-        for i, note in enumerate(notes):
-            if note.startswith(_FIELD_NOTE):
-                inner = note.removeprefix(_FIELD_NOTE)
-                notes[i] = _FIELD_NOTE + name + ("" if inner.startswith("[") else ".") + inner
-                break
-        else:
-            error.add_note(_FIELD_NOTE + name)
-        raise
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
+        if isinstance(error, EdqueueError):
+            notes: list[str] = getattr(error, "__notes__", [])
+            for i, note in enumerate(notes):
+                if note.startswith(_FIELD_NOTE):
+                    inner = note.removeprefix(_FIELD_NOTE)
+                    notes[i] = (
+                        _FIELD_NOTE + self.name + ("" if inner.startswith("[") else ".") + inner
+                    )
+                    break
+            else:
+                error.add_note(_FIELD_NOTE + self.name)
+        return False  # the error, if any, goes on
 
 
 # --- organizations ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ available through an explicit :meth:`reveal`.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from datetime import date
 from typing import Any, ClassVar
@@ -42,6 +43,14 @@ _CENTURY_DIGIT: dict[int, tuple[int, Sex]] = {
 
 
 def _check_iin(_: Any, __: Any, value: str) -> None:
+    _valid_iin(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _valid_iin(value: str) -> bool:
+    """Check one IIN text. The last few valid ones are remembered (an error is never
+    cached), so records built from records already checked (a child, then its application)
+    check each IIN once; the cache is small, so it keeps no register of IINs."""
     if not _IIN_SHAPE.fullmatch(value):
         raise IinError(
             "iin.format", f"an IIN is 12 digits 0-9; got {len(value)} characters that are not"
@@ -60,6 +69,7 @@ def _check_iin(_: Any, __: Any, value: str) -> None:
         raise IinError(
             "iin.birth_date", "digits 1-6 of an IIN (YYMMDD) are not a real birth date"
         ) from None
+    return True
 
 
 def _birth_date(value: str) -> date:
@@ -144,6 +154,22 @@ def _to_e164(value: Any) -> str:
         raise PhoneError(
             "phone.type", f"a phone number is given as a string, got {type(value).__name__}"
         )
+    return _e164_of(value)
+
+
+_CANONICAL = re.compile(r"\+7([1-9][0-9]{9})", re.ASCII)
+
+
+def _e164_of(value: str) -> str:
+    """Check one phone text with libphonenumber and give its E.164 form.
+
+    The canonical form ``+7`` and ten digits, as files and stores keep numbers, skips only
+    the parsing of the text: the number is built as ``phonenumbers.parse`` would build it
+    (country code 7, the ten digits) and checked by the same library calls as any other."""
+    canonical = _CANONICAL.fullmatch(value)
+    if canonical is not None:
+        parsed = phonenumbers.PhoneNumber(country_code=7, national_number=int(canonical[1]))
+        return _checked(parsed)
     try:
         parsed = phonenumbers.parse(value, "KZ")
     except phonenumbers.NumberParseException:
@@ -151,6 +177,10 @@ def _to_e164(value: Any) -> str:
             "phone.format",
             "this is not a phone number; write it as +7 7XX XXX XX XX or 8 7XX XXX XX XX",
         ) from None
+    return _checked(parsed)
+
+
+def _checked(parsed: phonenumbers.PhoneNumber) -> str:
     if parsed.extension:
         raise PhoneError(
             "phone.format",
