@@ -41,12 +41,16 @@ class Timing:
         return statistics.median(self.runs)
 
 
-def best_of(repeats: int, work: Callable[[], T]) -> tuple[Timing, T]:
-    """Run ``work`` ``repeats`` times; return the timings and the last result.
+def best_of(repeats: int, work: Callable[[], T], budget: float | None = None) -> tuple[Timing, T]:
+    """Run ``work`` up to ``repeats`` times; return the timings and the last result.
 
+    With a ``budget`` (seconds; default ``BENCH_BUDGET``, 20), no further run starts once
+    the runs so far took that long: a 40-second build runs once, a 10-second one twice.
     The garbage collector stays on (as in a host), but each run starts after a full
     collection, and the previous run's result is dropped before the next one starts.
     """
+    if budget is None:
+        budget = float(os.environ.get("BENCH_BUDGET") or 20)
     runs: list[float] = []
     result: T | None = None
     for _ in range(max(1, repeats)):
@@ -55,6 +59,8 @@ def best_of(repeats: int, work: Callable[[], T]) -> tuple[Timing, T]:
         start = time.perf_counter()
         result = work()
         runs.append(time.perf_counter() - start)
+        if sum(runs) >= budget:
+            break
     assert result is not None  # noqa: S101 - repeats >= 1
     return Timing(tuple(runs)), result
 

@@ -139,15 +139,21 @@ class CityFiles:
 def city_files(settings: Settings) -> CityFiles:
     """The files, made by ``edqueue generate`` if missing: started in the background, so
     that the in-memory instance is made meanwhile on the other core; :meth:`CityFiles.wait`
-    before timing anything."""
-    directory = settings.cache / f"national-{settings.applications}-{settings.organizations}"
+    before timing anything.
+
+    The file holds the first ``rank_lines`` applications of the national instance, all that
+    row 6 reads: the generator is prefix-stable ("the first n applications of a long run
+    are those of a run of n"), so they are the first lines of the 1,000,000-line file, which
+    ``BENCH_RANK_LINES=all`` writes."""
+    lines = settings.rank_lines
+    directory = settings.cache / f"national-{settings.organizations}-{lines}"
     files = CityFiles(directory / "organizations.json", directory / "applications.jsonl")
     if (directory / ".complete").exists():
         return files
     command = [
         *edqueue_command(),
         "generate",
-        f"--applications={settings.applications}",
+        f"--applications={lines}",
         f"--organizations={settings.organizations}",
         f"--seed={SEED}",
         f"--localities={LOCALITIES}",

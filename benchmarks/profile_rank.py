@@ -4,7 +4,8 @@
     python -m benchmarks.profile_rank --lines 200000 --depth 12
 
 Uses the national file of ``python -m benchmarks.run`` (``benchmarks/.cache``), generating
-it with ``edqueue generate`` when it is missing (``BENCH_SCALE`` applies), and runs
+it with ``edqueue generate`` when it is missing (``BENCH_SCALE`` and ``BENCH_RANK_LINES``
+apply: ``--lines`` reads at most that many), and runs
 ``edqueue.cli.main(["rank", ...])`` with its output thrown away. Prints the top of
 pyinstrument's call tree, and writes the whole tree as HTML beside the cache.
 """
@@ -17,6 +18,7 @@ import io
 import os
 import sys
 from collections.abc import Sequence
+from itertools import islice
 
 from benchmarks import national as nat
 
@@ -33,16 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = nat.Settings.from_env()
     files = nat.city_files(settings).wait()
     organizations, applications = files.organizations, files.applications
-    lines = min(args.lines, settings.applications)
+    lines = min(args.lines, settings.rank_lines)
     path = applications.with_name(f"first-{lines}.jsonl")
-    if lines >= settings.applications:
-        path = applications
-    elif not path.exists():
+    if not path.exists():
         with applications.open("rb") as source, path.open("wb") as out:
-            for index, line in enumerate(source):
-                if index >= lines:
-                    break
-                out.write(line)
+            out.writelines(islice(source, lines))
 
     from edqueue.cli import main as cli
 

@@ -10,7 +10,8 @@ Environment knobs (defaults in brackets): ``BENCH_SCALE`` [1.0] scales applicati
 instance (10,000 / 1,000 groups); ``BENCH_RANK_LINES`` [200000, or ``all``] lines given
 to ``edqueue rank``; ``BENCH_REPEATS`` [3]; ``BENCH_EVENTS`` [2000] events of each kind;
 ``BENCH_POSITIONS`` [10000]; ``BENCH_MATCHING_TIMEOUT`` [120] seconds;
-``BENCH_RANK_REPEATS`` [1]; ``BENCH_CACHE`` [benchmarks/.cache].
+``BENCH_RANK_REPEATS`` [1]; ``BENCH_BUDGET`` [20] seconds after which no further repeat
+of a measurement starts; ``BENCH_CACHE`` [benchmarks/.cache].
 """
 
 from __future__ import annotations
@@ -498,16 +499,6 @@ def row_matching(settings: nat.Settings) -> list[Row]:
 # --- 6. edqueue rank end to end -----------------------------------------------------------------
 
 
-def _slice(path: Path, lines: int, total: int) -> Path:
-    if lines >= total:
-        return path
-    target = path.with_name(f"first-{lines}.jsonl")
-    if not target.exists():
-        with path.open("rb") as source, target.open("wb") as out:
-            out.writelines(islice(source, lines))
-    return target
-
-
 def _timed_run(command: list[str], output: Path) -> float:
     start = time.perf_counter()
     with output.open("wb") as out:
@@ -525,7 +516,7 @@ def _timed_run(command: list[str], output: Path) -> float:
 def row_rank(settings: nat.Settings, files: nat.CityFiles) -> list[Row]:
     organizations, applications = files.organizations, files.applications
     lines = settings.rank_lines
-    path = _slice(applications, lines, settings.applications)
+    path = applications
     repeats = int(os.environ.get("BENCH_RANK_REPEATS", "1"))
     out_edq = settings.cache / "rank-edqueue.jsonl"
     out_base = settings.cache / "rank-baseline.jsonl"
@@ -666,7 +657,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if files is not None:
         files.wait()
         if files.seconds is not None:
-            lines = thousands(settings.applications)
+            lines = thousands(settings.rank_lines)
             notes.append(f"`edqueue generate` wrote the {lines}-line file in {files.seconds:.0f} s")
             say("  " + notes[-1])
         if data is not None:
