@@ -81,16 +81,21 @@ def test_a_number_with_an_extension_is_refused_not_truncated() -> None:
 
 
 def _library_path(text: str) -> str:
-    """The E.164 form through ``phonenumbers.parse``, as for any other spelling."""
+    """The E.164 form by the library's documented calls, one after another: parse, then
+    ``is_valid_number``, the region, the type (what ``PhoneNumber`` shortens)."""
     import phonenumbers
-
-    from edqueue.models.identity import _checked
 
     try:
         parsed = phonenumbers.parse(text, "KZ")
     except phonenumbers.NumberParseException:
         raise PhoneError("phone.format", "unparsable") from None
-    return _checked(parsed)
+    if parsed.extension or not phonenumbers.is_valid_number(parsed):
+        raise PhoneError("phone.format", "not valid")
+    if phonenumbers.region_code_for_number(parsed) != "KZ":
+        raise PhoneError("phone.not_kazakhstan", "not KZ")
+    if phonenumbers.number_type(parsed) not in PhoneNumber.MOBILE_TYPES:
+        raise PhoneError("phone.not_mobile", "not mobile")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _outcome(convert, text: str) -> tuple[str, str]:
@@ -108,6 +113,19 @@ def _outcome(convert, text: str) -> tuple[str, str]:
     )
 )
 def test_the_canonical_form_is_checked_as_the_library_checks_any_spelling(text: str) -> None:
+    from edqueue.models.identity import _e164_of
+
+    assert _outcome(_e164_of, text) == _outcome(_library_path, text)
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"(\+7|8)? ?\(?7[0-9]{2}\)? ?[0-9]{3}-?[0-9]{2}-?[0-9]{2}"),
+        st.from_regex(r"\+?[0-9]{6,15}", fullmatch=True),
+        st.text(max_size=20),
+    )
+)
+def test_any_spelling_is_checked_as_the_library_checks_it(text: str) -> None:
     from edqueue.models.identity import _e164_of
 
     assert _outcome(_e164_of, text) == _outcome(_library_path, text)

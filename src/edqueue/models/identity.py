@@ -186,7 +186,10 @@ def _checked(parsed: phonenumbers.PhoneNumber) -> str:
             "phone.format",
             "a mobile number has no extension; give the number alone, +7 7XX XXX XX XX",
         )
-    if not phonenumbers.is_valid_number(parsed):
+    # libphonenumber's is_valid_number(n) is number_type(n) != UNKNOWN, both for the region
+    # of n: asking for the type once does both checks at half the cost
+    kind = phonenumbers.number_type(parsed)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         raise PhoneError(
             "phone.format",
             "this is not a valid phone number; write it as +7 7XX XXX XX XX",
@@ -196,7 +199,7 @@ def _checked(parsed: phonenumbers.PhoneNumber) -> str:
             "phone.not_kazakhstan",
             "the number is not a Kazakhstan number; give a number registered in the БМГ",
         )
-    if phonenumbers.number_type(parsed) not in PhoneNumber.MOBILE_TYPES:
+    if kind not in PhoneNumber.MOBILE_TYPES:
         raise PhoneError(
             "phone.not_mobile",
             "the number is not a mobile number; confirmation codes go to a mobile number",
