@@ -273,6 +273,8 @@ def _choices(value: Any) -> tuple[Choice, ...]:
 
 
 def _consents(value: Any) -> frozenset[Consent]:
+    if type(value) is frozenset and all(type(c) is Consent for c in value):
+        return value  # already converted: an evolved application keeps its set
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise ApplicationError("application.type", "consents must be a set of Consent")
     try:
@@ -284,6 +286,8 @@ def _consents(value: Any) -> frozenset[Consent]:
 
 
 def _member(cls: type[enum.StrEnum], value: Any, what: str) -> Any:
+    if type(value) is cls:
+        return value
     try:
         return cls(value)
     except ValueError:

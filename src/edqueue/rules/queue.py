@@ -847,10 +847,28 @@ class QueueBook:
     def _replace(self, application: Application) -> None:
         """Swap the stored application for ``application`` and move it in every queue."""
         previous = self._applications[application.number]
-        self._leave(previous)
+        if self._siblings:
+            self._leave(previous)
+            self._applications[application.number] = application
+            if application.status is ApplicationStatus.ACTIVE:
+                self._enter(application)
+            return
         self._applications[application.number] = application
-        if application.status is ApplicationStatus.ACTIVE:
-            self._enter(application)
+        before, after = self._plain_entry(previous), self._plain_entry(application)
+        left, joined = previous.group_keys, application.group_keys
+        if before == after and left == joined:
+            return  # e.g. a pending claim replaced: nothing moves
+        if before is not None:
+            tier, element = before
+            for queue_id in left:
+                self._queues[queue_id].discard(tier, element)
+            self._stand_outside(
+                application.number, left if after is None else set(left).difference(joined)
+            )
+        if after is not None:
+            tier, element = after
+            for queue_id in joined:
+                self._queues[queue_id].add(tier, element)
 
     def _stand_outside(self, number: str, queue_ids: Iterable[QueueId]) -> None:
         for queue_id in queue_ids:
@@ -870,15 +888,8 @@ class QueueBook:
             self._regroup(queue, family)
 
     def _leave(self, application: Application) -> None:
-        if application.status is not ApplicationStatus.ACTIVE and not self._siblings:
-            return
+        """Siblings mode: take ``application`` out of every queue it stands in."""
         self._stand_outside(application.number, application.group_keys)
-        if not self._siblings:
-            tier, key = self._ordering.tier_and_key(application)
-            element = _pack(key)
-            for queue_id in application.group_keys:
-                self._queues[queue_id].discard(tier, element)
-            return
         for queue_id in application.group_keys:
             queue = self._queues[queue_id]
             if application.number not in queue.members:
