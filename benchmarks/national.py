@@ -15,6 +15,7 @@ The baselines are plain Python (and numpy for one) over the same keys edqueue or
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import random
@@ -31,6 +32,7 @@ from typing import Any
 
 from edqueue.models import Application, Organization, number_order
 from edqueue.rules import QueueBook, QueueId
+from edqueue.rules.allocation import Allocation, AllocationProblem, allocate
 from edqueue.rules.ordering import OrderingPolicy, StandardOrdering
 from edqueue.rules.policy import KAZAKHSTAN_POLICY, policy_date
 from edqueue.rules.referrals import referral_hold
@@ -335,6 +337,23 @@ def round_from_book(book: QueueBook, places: Mapping[QueueId, int], at: datetime
         if referral_hold(application, at, values) is None:
             choices[number] = application.group_keys
     return Round(choices, queues, dict(places))
+
+
+def proposing_order(book: QueueBook) -> list[str] | None:
+    """What ``ReferralDesk.allocate`` gives ``allocate`` as its ``proposing_order``:
+    ``book.priority_order()``, where this edqueue has it (else ``None``: by number)."""
+    order = getattr(book, "priority_order", None)
+    if order is None or "proposing_order" not in inspect.signature(allocate).parameters:
+        return None
+    result: list[str] = order()
+    return result
+
+
+def allocate_round(problem: AllocationProblem, order: list[str] | None) -> Allocation:
+    """``allocate(problem)``, with ``proposing_order=order`` when there is one."""
+    if order is None:
+        return allocate(problem)
+    return allocate(problem, proposing_order=order)  # type: ignore[call-arg,unused-ignore]
 
 
 def common_order(book: QueueBook, numbers: Iterable[str]) -> list[str]:

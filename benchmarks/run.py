@@ -48,7 +48,7 @@ from benchmarks.harness import (
 )
 from edqueue.models import Application, Organization
 from edqueue.rules import QueueBook, QueueId
-from edqueue.rules.allocation import AllocationProblem, allocate
+from edqueue.rules.allocation import AllocationProblem
 from edqueue.rules.ordering import StandardOrdering
 
 ROWS = ("build", "position", "event", "allocate", "matching", "rank", "memory")
@@ -347,7 +347,8 @@ def row_allocate(data: National) -> list[Row]:
         f"  allocate: round read from the book in {gathered:.1f} s, "
         f"problem checked in {checked:.1f} s"
     )
-    edq, allocation = best_of(settings.repeats, lambda: allocate(problem))
+    proposing = nat.proposing_order(book)
+    edq, allocation = best_of(settings.repeats, lambda: nat.allocate_round(problem, proposing))
     order = nat.common_order(book, round_.choices)
     presorted = [(number, round_.choices[number]) for number in order]
     base, assignment = best_of(settings.repeats, lambda: nat.serial_dictatorship(presorted, places))
@@ -371,7 +372,12 @@ def row_allocate(data: National) -> list[Row]:
                 "for their desired date or age: referral_hold); places spread uniformly over "
                 f"{len(places):,} groups; "
                 f"allocate() timed on an AllocationProblem built beforehand (reading the round "
-                f"from the book took {gathered:.1f} s, AllocationProblem's checks {checked:.1f} s)"
+                f"from the book took {gathered:.1f} s, AllocationProblem's checks {checked:.1f} s"
+                + (
+                    ", book.priority_order() as proposing_order, as ReferralDesk.allocate does)"
+                    if proposing is not None
+                    else ")"
+                )
             ],
             details={
                 "edqueue_runs": edq.runs,
@@ -444,11 +450,12 @@ def row_matching(settings: nat.Settings) -> list[Row]:
 
     def ours() -> Any:
         problem = AllocationProblem(choices=round_.choices, queues=round_.queues, places=places)
-        return allocate(problem)
+        return nat.allocate_round(problem, nat.proposing_order(book))
 
     edq, allocation = best_of(max(5, settings.repeats), ours)
     problem = AllocationProblem(choices=round_.choices, queues=round_.queues, places=places)
-    alone, _ = best_of(max(5, settings.repeats), lambda: allocate(problem))
+    proposing = nat.proposing_order(book)
+    alone, _ = best_of(max(5, settings.repeats), lambda: nat.allocate_round(problem, proposing))
     say(f"  matching: edqueue best {fmt(edq.best, 's')}; running matching's HospitalResident ...")
     outcome = run_matching(residents, hospitals, capacities, settings.matching_timeout)
     what = f"5. allocate, {count:,} applications / {groups:,} groups"
@@ -488,7 +495,8 @@ def row_matching(settings: nat.Settings) -> list[Row]:
                 f"same matching: {'yes' if same else 'NO'} ({len(theirs):,} pairs, "
                 f"{sum(places.values()):,} places); both timed "
                 "from the same dicts, including building the problem (AllocationProblem / "
-                "create_from_dictionaries); matching ran once, edqueue best of "
+                "create_from_dictionaries; edqueue's book.priority_order() too); matching ran "
+                "once, edqueue best of "
                 f"{len(edq.runs)} (allocate() alone: {fmt(alone.best, 's')})"
             ],
             details={"edqueue_runs": edq.runs, "allocate_s": alone.best, "matching_s": elapsed},
