@@ -17,7 +17,7 @@ def matching_worker(
     The time covers ``create_from_dictionaries`` and ``solve``, as edqueue's covers
     ``AllocationProblem`` and ``allocate``.
     """
-    from matching.games import HospitalResident
+    from matching.games import HospitalResident  # type: ignore[import-untyped]
 
     start = time.perf_counter()
     game = HospitalResident.create_from_dictionaries(residents, hospitals, capacities)

@@ -115,10 +115,12 @@ def row_build(data: National) -> list[Row]:
     n = thousands(len(apps))
     data.book = None
     way = "QueueBook.build" if hasattr(QueueBook, "build") else "QueueBook + submit each"
-    edq, data.book = best_of(repeats, lambda: nat.build_book(orgs, apps))
+    edq, book = best_of(repeats, lambda: nat.build_book(orgs, apps))
+    data.book = book
     say(f"  build: edqueue ({way}) best {fmt(edq.best, 's')} of {edq.runs}")
     data.plain = None
-    plain, data.plain = best_of(repeats, lambda: nat.plain_rank(apps, ORDERING))
+    plain, buckets = best_of(repeats, lambda: nat.plain_rank(apps, ORDERING))
+    data.plain = buckets
     say(f"  build: plain Python best {fmt(plain.best, 's')}")
     numpy_full, _ = best_of(repeats, lambda: nat.numpy_rank(apps, ORDERING))
     say(f"  build: numpy (keys + lexsort) best {fmt(numpy_full.best, 's')}")
@@ -126,7 +128,6 @@ def row_build(data: National) -> list[Row]:
     numpy_sort, (order, starts) = best_of(repeats, lambda: nat.numpy_sort(keys))
     say(f"  build: numpy lexsort alone best {fmt(numpy_sort.best, 's')}")
 
-    book, buckets = data.book, data.plain
     rng = random.Random("benchmarks.build")
     queue_ids = sorted(buckets, key=lambda q: (q[0], q[1].birth_year, q[1].language.code))
     sample = rng.sample(queue_ids, min(2_000, len(queue_ids)))
@@ -300,7 +301,7 @@ def row_event(data: National) -> list[Row]:
         ("withdraw", withdraw, lambda a: book.withdraw(a.number, at), baseline_withdraw),
         ("verify_benefit", verify, lambda a: book.verify_benefit(a.number, at), baseline_verify),
     ]
-    rows = []
+    rows: list[Row] = []
     for name, events, edq_call, base_call in kinds:
         edq = per_call(edq_call, events)
         base = per_call(base_call, events)
