@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edqueue.errors import AllocationError, EdqueueError
-from edqueue.models import KAZAKHSTAN, GroupKey, Language, QueueKind, Referral
+from edqueue.models import KAZAKHSTAN, GroupKey, Language, QueueKind, Referral, number_order
 from edqueue.rules.allocation import (
     AllocationAudit,
     AllocationProblem,
@@ -25,6 +25,7 @@ from edqueue.rules.allocation import (
     PriorityInversion,
     allocate,
     check_allocation,
+    serial_dictatorship,
 )
 from edqueue.rules.events import QueueId
 from tests import allocation_reference as ref
@@ -224,6 +225,23 @@ def test_proposing_in_the_common_order_gives_the_serial_dictatorship(
     problem, order = drawn
     expected = ref.serial_dictatorship(order, problem.choices, problem.places)
     assert dict(allocate(problem, proposing_order=order).assignment) == expected
+
+
+@given(common_order_problems(), st.data())
+def test_serial_dictatorship_in_the_common_order_is_the_allocation(
+    drawn: tuple[AllocationProblem, list[str]], data: st.DataObject
+) -> None:
+    problem, order = drawn
+    # the order may leave participants out (they come after, by number) or name others
+    cut = data.draw(st.integers(0, len(order)))
+    given = [*order[:cut], "not-a-participant"]
+    expected = ref.serial_dictatorship(
+        [*order[:cut], *sorted(order[cut:], key=number_order)], problem.choices, problem.places
+    )
+    got = serial_dictatorship(problem, given)
+    assert dict(got.assignment) == expected
+    if cut == len(order):
+        assert list(got.assignment.items()) == list(allocate(problem).assignment.items())
 
 
 @given(problems(), st.data())

@@ -460,3 +460,17 @@ def test_every_standard_queue_follows_the_books_priority_order(data) -> None:
     for queue_id in book.queue_ids():
         ranks = [at[number] for number in book.queue(*queue_id)]
         assert ranks == sorted(ranks)
+
+
+@given(st.data())
+def test_a_common_order_is_given_only_where_every_queue_follows_it(data) -> None:
+    ordering = data.draw(st.sampled_from([StandardOrdering(), RatioOrdering()]))
+    siblings = data.draw(st.booleans())
+    book = data.draw(
+        queue_books(ordering=ordering, keep_siblings_together=siblings, max_applications=30)
+    )
+    common = book.common_order()
+    if siblings or isinstance(ordering, RatioOrdering):
+        assert common is None
+        return
+    assert common == book.priority_order()

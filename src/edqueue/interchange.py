@@ -207,11 +207,6 @@ def build_book(
     return QueueBook.build(organizations, applications, ordering=ordering)
 
 
-def _queue_order(queue_id: QueueId) -> tuple[str, int, str, str]:
-    organization_id, key = queue_id
-    return (organization_id, key.birth_year, key.language.code, key.queue_kind.value)
-
-
 def queue_fields(queue_id: QueueId) -> dict[str, Any]:
     """The JSON fields that name a queue: organization, birth year, language, queue."""
     organization_id, key = queue_id
@@ -226,7 +221,7 @@ def queue_fields(queue_id: QueueId) -> dict[str, Any]:
 def rank_lines(book: QueueBook) -> Iterator[dict[str, Any]]:
     """Every application in every queue it stands in, sorted by organization id, birth
     year, language, queue and position: the lines of ``edqueue rank``. O(Q log Q)."""
-    for queue_id in sorted(book.queue_ids(), key=_queue_order):
+    for queue_id in book.queue_ids():
         fields = queue_fields(queue_id)
         for position, number in enumerate(book.queue(*queue_id), start=1):
             yield {**fields, "position": position, "number": number}

@@ -20,7 +20,7 @@ import attrs
 from edqueue.errors import ApplicationError, TransitionError
 from edqueue.models.benefits import BenefitClaim, Tier
 from edqueue.models.instants import instant, require_aware
-from edqueue.models.organizations import GroupKey, Language, QueueKind
+from edqueue.models.organizations import GroupKey, Language, QueueKind, shared_group_key
 from edqueue.models.people import Applicant, Child, LegalRepresentativeStatus
 
 __all__ = [
@@ -232,7 +232,7 @@ _NUMBER = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
 def _group_key(birth_year: int, language: Language, kind: QueueKind) -> GroupKey:
     """One shared :class:`GroupKey` per (year, language, kind): there are a few dozen, and
     building one runs its checks, so queues of a million applications share them."""
-    return GroupKey(birth_year, language, kind)
+    return shared_group_key(GroupKey(birth_year, language, kind))
 
 
 def _number(value: Any) -> str:

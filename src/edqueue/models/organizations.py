@@ -7,6 +7,7 @@ A queue is one organization's group: a birth year, a language of instruction and
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -173,6 +174,24 @@ class GroupKey:
             label += " (коррекционная)"
         return label
 
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        """The key's order as plain values (birth year, language code, queue kind): sorting
+        by it gives the order of the keys themselves, without comparing objects."""
+        return (self.birth_year, self.language.code, self.queue_kind.value)
+
+
+@functools.lru_cache(maxsize=4096)
+def shared_group_key(key: GroupKey) -> GroupKey:
+    """One instance for every equal :class:`GroupKey` (there are a few dozen in a country):
+    groups and applications share them, so the queues' dictionaries find a key by identity
+    instead of comparing it field by field, and a million applications hold no copies."""
+    return key
+
+
+def _shared_key(value: Any) -> Any:
+    return shared_group_key(value) if isinstance(value, GroupKey) else value
+
 
 def _non_negative_int(code: str, what: str) -> Any:
     def check(_: Any, __: Any, value: Any) -> None:
@@ -206,7 +225,9 @@ class Group:
     Source: seed, step 2: the card shows "Свободные места: 2" and the queue it joins.
     """
 
-    key: GroupKey = attrs.field(validator=attrs.validators.instance_of(GroupKey))
+    key: GroupKey = attrs.field(
+        converter=_shared_key, validator=attrs.validators.instance_of(GroupKey)
+    )
     capacity: int = attrs.field(validator=_non_negative_int("group.places", "capacity"))
     free_places: int = attrs.field(validator=_free_places)
     specialization: GroupSpecialization = attrs.field(
@@ -326,7 +347,7 @@ def _groups(value: Iterable[Group]) -> tuple[Group, ...]:
             "organization.duplicate_group",
             "an organization has at most one group per birth year, language and queue kind",
         )
-    return tuple(sorted(groups, key=lambda g: g.key))
+    return tuple(sorted(groups, key=lambda g: g.key.sort_key))
 
 
 def _ownership(value: Any) -> Ownership:

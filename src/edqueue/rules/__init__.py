@@ -13,6 +13,7 @@ from edqueue.rules.allocation import (
     PriorityInversion,
     allocate,
     check_allocation,
+    serial_dictatorship,
 )
 from edqueue.rules.calendar import (
     KAZAKHSTAN_CALENDAR,
@@ -117,6 +118,7 @@ __all__ = [
     "policy_date",
     "rank",
     "referral_hold",
+    "serial_dictatorship",
     "simulate",
     "working_days_between",
 ]

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -53,6 +53,7 @@ __all__ = [
     "PriorityInversion",
     "allocate",
     "check_allocation",
+    "serial_dictatorship",
 ]
 
 
@@ -139,7 +140,8 @@ class AllocationProblem:
 
     def ranks(self, queue_id: QueueId) -> dict[str, int]:
         """Each application's 0-based rank in one group's queue. O(n)."""
-        return {number: rank for rank, number in enumerate(self.queues[queue_id])}
+        order = self.queues[queue_id]
+        return dict(zip(order, range(len(order)), strict=True))
 
 
 Outcome = Literal["placed", "full", "no_places", "not_needed"]
@@ -240,62 +242,98 @@ def allocate(
     >>> {number: queue[0] for number, queue in allocate(problem).assignment.items()}
     {'1': 'kg-b', '2': 'kg-a'}
     """
-    capacity = problem.places
     choices = problem.choices
-    # a group's holders: a list of numbers while it has room; once full and asked again, a
-    # heap of (-rank, number) whose top is the holder it ranks lowest
-    held: dict[QueueId, list[Any]] = {}
-    ranks: dict[QueueId, dict[str, int]] = {}
-    following: dict[str, int] = {}  # the next choice each will propose to
-    for start in _proposers(choices, proposing_order):
-        proposer: str | None = start
-        while proposer is not None:
+    # per group with places: [places, holders, ranks]. The holders are a list of numbers
+    # while the group has room; once full and asked again, a heap of (-rank, number) whose
+    # top is the holder it ranks lowest, and the group's ranks are read then (one lookup
+    # per proposal: this loop runs a million times in a national round)
+    groups: dict[QueueId, list[Any]] = {
+        queue_id: [places, [], None] for queue_id, places in problem.places.items() if places > 0
+    }
+    following: dict[str, int] = {}  # where a placed application goes on if displaced
+    for start, _ in _participants(choices, proposing_order):
+        proposer, index = start, 0
+        while True:
             chosen = choices[proposer]
-            index = following.get(proposer, 0)
             displaced: str | None = None
             while index < len(chosen):
-                queue_id = chosen[index]
+                group = groups.get(chosen[index])
                 index += 1
-                places = capacity.get(queue_id, 0)
-                if places <= 0:
+                if group is None:
                     continue
-                holders = held.get(queue_id)
-                if holders is None:
-                    holders = held[queue_id] = []
-                if len(holders) < places:
+                holders = group[1]
+                if len(holders) < group[0]:
                     holders.append(proposer)
+                    following[proposer] = index
                     break
-                rank_of = ranks.get(queue_id)
+                rank_of = group[2]
                 if rank_of is None:
-                    rank_of = ranks[queue_id] = problem.ranks(queue_id)
+                    rank_of = group[2] = problem.ranks(chosen[index - 1])
                     holders[:] = [(-rank_of[number], number) for number in holders]
                     heapq.heapify(holders)
                 rank = rank_of[proposer]
                 if -holders[0][0] > rank:  # holds someone it ranks lower: swap them
                     displaced = heapq.heapreplace(holders, (-rank, proposer))[1]
+                    following[proposer] = index
                     break
-            following[proposer] = index
-            proposer = displaced
+            if displaced is None:
+                break
+            proposer, index = displaced, following[displaced]
     assignment = {
-        (entry if queue_id not in ranks else entry[1]): queue_id
-        for queue_id, holders in held.items()
-        for entry in holders
+        (entry if group[2] is None else entry[1]): queue_id
+        for queue_id, group in groups.items()
+        for entry in group[1]
     }
     return Allocation(
         problem, dict(sorted(assignment.items(), key=lambda item: number_order(item[0])))
     )
 
 
-def _proposers(
-    choices: Mapping[str, tuple[QueueId, ...]], proposing_order: Iterable[str] | None
-) -> list[str]:
-    """Every application of the round once: those of ``proposing_order`` first, in it, then
-    the others by number."""
-    if proposing_order is None:
-        return sorted(choices, key=number_order)
-    first = list(dict.fromkeys(n for n in proposing_order if n in choices))
-    seen = set(first)
-    return first + sorted((n for n in choices if n not in seen), key=number_order)
+def serial_dictatorship(problem: AllocationProblem, order: Iterable[str]) -> Allocation:
+    """Each application in ``order`` in turn takes its best choice that still has a free
+    place; participants ``order`` leaves out come after it, by number. O(N c).
+
+    When every group ranks the participants as ``order`` does, this is the allocation of
+    :func:`allocate` (deferred acceptance then never displaces anyone; a property test
+    checks the two agree): under the standard ordering every queue follows
+    :meth:`QueueBook.priority_order() <edqueue.rules.queue.QueueBook.priority_order>`, and
+    :meth:`ReferralDesk.allocate <edqueue.rules.referrals.ReferralDesk.allocate>` fills a
+    round this way. Source: Abdulkadiroğlu and Sönmez (1998) on serial dictatorship in
+    house allocation; it is the order in which the seed's queue hands out places.
+    """
+    free = {queue_id: places for queue_id, places in problem.places.items() if places > 0}
+    assignment: dict[str, QueueId] = {}
+    for number, chosen in _participants(problem.choices, order):
+        for queue_id in chosen:
+            left = free.get(queue_id)
+            if left:
+                free[queue_id] = left - 1
+                assignment[number] = queue_id
+                break
+    return Allocation(
+        problem, dict(sorted(assignment.items(), key=lambda item: number_order(item[0])))
+    )
+
+
+def _participants(
+    choices: Mapping[str, tuple[QueueId, ...]], order: Iterable[str] | None
+) -> Iterator[tuple[str, tuple[QueueId, ...]]]:
+    """Every application of the round once, with its choices: those of ``order`` first, in
+    it, then the others by number (all by number without an ``order``)."""
+    if order is None:
+        for number in sorted(choices, key=number_order):
+            yield number, choices[number]
+        return
+    given = dict.fromkeys(order)
+    seen = 0
+    for number in given:
+        chosen = choices.get(number)
+        if chosen is not None:
+            seen += 1
+            yield number, chosen
+    if seen < len(choices):
+        for number in sorted(choices.keys() - given.keys(), key=number_order):
+            yield number, choices[number]
 
 
 @attrs.frozen

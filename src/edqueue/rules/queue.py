@@ -71,6 +71,10 @@ def _pack(key: tuple[int, int]) -> int:
     return (key[0] << _SHIFT) | key[1]
 
 
+def _queue_sort_key(queue_id: QueueId) -> tuple[str, int, str, str]:
+    return (queue_id[0], *queue_id[1].sort_key)
+
+
 def _number_of(element: _Element) -> str:
     if type(element) is int:
         return str(element & _MASK)
@@ -301,7 +305,7 @@ class QueueBook:
 
     def queue_ids(self) -> list[QueueId]:
         """Every queue, sorted by organization id and group key."""
-        return sorted(self._queues)
+        return sorted(self._queues, key=_queue_sort_key)
 
     def free_places(self, organization_id: str, group: GroupKey) -> int:
         """Free places of one group now. O(1)."""
@@ -469,6 +473,15 @@ class QueueBook:
                     elements.update(members)
             order += map(_number_of, sorted(elements))
         return order
+
+    def common_order(self) -> list[str] | None:
+        """The one order every queue follows, if the book has one: its
+        :meth:`priority_order` under the standard ordering with siblings not kept together;
+        ``None`` otherwise (under 1:3 interleaving each queue mixes its tiers by its own
+        counts, and siblings stand at the best one's place). O(E log E)."""
+        if self._siblings or not isinstance(self._ordering, StandardOrdering):
+            return None
+        return self.priority_order()
 
     def referrals(self) -> list[Referral]:
         """Every referral recorded in the book, open or closed, in the order recorded. O(r)."""

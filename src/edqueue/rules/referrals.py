@@ -47,7 +47,12 @@ from edqueue.models import (
     number_order,
     require_aware,
 )
-from edqueue.rules.allocation import Allocation, AllocationProblem, allocate
+from edqueue.rules.allocation import (
+    Allocation,
+    AllocationProblem,
+    allocate,
+    serial_dictatorship,
+)
 from edqueue.rules.calendar import KAZAKHSTAN_CALENDAR, WorkingCalendar
 from edqueue.rules.events import (
     BenefitConfirmed,
@@ -400,7 +405,11 @@ class ReferralDesk:
 
         Every active application that may take a place now takes part with its choices in
         its order; the others wait and keep their places (``AllocationRound.waiting``). The
-        allocation is :func:`~edqueue.rules.allocation.allocate` (deferred acceptance).
+        allocation is :func:`~edqueue.rules.allocation.allocate` (deferred acceptance);
+        when every queue follows the book's :meth:`~edqueue.rules.queue.QueueBook.common_order`
+        it is computed as the equal
+        :func:`~edqueue.rules.allocation.serial_dictatorship` in that order, several times
+        faster.
         Each child counts alone here, twins included. O(Q + N c log p).
         """
         require_aware(at, "the time of the round")
@@ -417,9 +426,12 @@ class ReferralDesk:
                 choices[number] = book.application(number).group_keys
             else:
                 waiting[number] = hold
-        allocation = allocate(
-            AllocationProblem(choices=choices, queues=queues, places=places),
-            proposing_order=book.priority_order(),
+        problem = AllocationProblem(choices=choices, queues=queues, places=places)
+        common = book.common_order()
+        allocation = (
+            allocate(problem, proposing_order=book.priority_order())
+            if common is None
+            else serial_dictatorship(problem, common)  # the same allocation, when common
         )
         events: list[QueueEvent] = []
         for number, queue_id in allocation.assignment.items():
