@@ -15,7 +15,6 @@ The baselines are plain Python (and numpy for one) over the same keys edqueue or
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import random
@@ -32,7 +31,12 @@ from typing import Any
 
 from edqueue.models import Application, Organization, number_order
 from edqueue.rules import QueueBook, QueueId
-from edqueue.rules.allocation import Allocation, AllocationProblem, allocate
+from edqueue.rules.allocation import (
+    Allocation,
+    AllocationProblem,
+    allocate,
+)
+from edqueue.rules.allocation import serial_dictatorship as edqueue_serial_dictatorship
 from edqueue.rules.ordering import OrderingPolicy, StandardOrdering
 from edqueue.rules.policy import KAZAKHSTAN_POLICY, policy_date
 from edqueue.rules.referrals import referral_hold
@@ -339,21 +343,26 @@ def round_from_book(book: QueueBook, places: Mapping[QueueId, int], at: datetime
     return Round(choices, queues, dict(places))
 
 
-def proposing_order(book: QueueBook) -> list[str] | None:
-    """What ``ReferralDesk.allocate`` gives ``allocate`` as its ``proposing_order``:
-    ``book.priority_order()``, where this edqueue has it (else ``None``: by number)."""
-    order = getattr(book, "priority_order", None)
-    if order is None or "proposing_order" not in inspect.signature(allocate).parameters:
-        return None
-    result: list[str] = order()
-    return result
+def round_order(book: QueueBook) -> tuple[list[str], bool]:
+    """The order ``ReferralDesk.allocate`` fills a round in, and whether every queue follows
+    it: ``book.common_order()`` (then the round is a serial dictatorship in it), else
+    ``book.priority_order()`` as deferred acceptance's proposing order."""
+    common = book.common_order()
+    if common is not None:
+        return common, True
+    return book.priority_order(), False
 
 
-def allocate_round(problem: AllocationProblem, order: list[str] | None) -> Allocation:
-    """``allocate(problem)``, with ``proposing_order=order`` when there is one."""
-    if order is None:
-        return allocate(problem)
-    return allocate(problem, proposing_order=order)  # type: ignore[call-arg,unused-ignore]
+def allocate_round(problem: AllocationProblem, order: list[str], common: bool) -> Allocation:
+    """The allocation as ``ReferralDesk.allocate`` computes it."""
+    if common:
+        return edqueue_serial_dictatorship(problem, order)
+    return allocate(problem, proposing_order=order)
+
+
+def deferred_acceptance(problem: AllocationProblem, order: list[str]) -> Allocation:
+    """The general path (any ordering): ``allocate`` with ``order`` as proposing order."""
+    return allocate(problem, proposing_order=order)
 
 
 def common_order(book: QueueBook, numbers: Iterable[str]) -> list[str]:

@@ -200,6 +200,8 @@ class QueueBook:
                 self._capacity[queue_id] = group.capacity
                 self._free[queue_id] = group.free_places
         self._applications: dict[str, Application] = {}
+        # plain mode: the tier and element of every application standing in its queues
+        self._placed: dict[str, tuple[Tier, _Element]] = {}
         self._referrals: dict[str, Referral] = {}
         self._open_referral: dict[str, str] = {}  # application number -> open referral id
         # every application that chose a queue but stands or stood outside it (it left, or
@@ -232,6 +234,7 @@ class QueueBook:
         tier_and_key = book._ordering.tier_and_key
         queues = book._queues
         stored = book._applications
+        placed = book._placed
         active = ApplicationStatus.ACTIVE
         buckets: dict[QueueId, tuple[list[int], list[int], list[int]]] = {}
         for application in applications:
@@ -248,6 +251,7 @@ class QueueBook:
                 continue
             tier, key = tier_and_key(application)
             element = (key[0] << _SHIFT) | key[1]
+            placed[number] = (tier, element)
             index = tier - 1
             for queue_id in queue_ids:
                 bucket = buckets.get(queue_id)
@@ -326,9 +330,9 @@ class QueueBook:
         choose the organization, or it is not active).
         """
         application = self.application(number)
-        for chosen_id, key in application.group_keys:
-            if chosen_id == organization_id:
-                return self._position(application, (chosen_id, key))
+        for choice in application.choices:
+            if choice.organization_id == organization_id:
+                return self._position(application, (organization_id, application.group_key(choice)))
         raise QueueError(
             "queue.not_in_queue", f"application #{number} did not choose {organization_id!r}"
         )
@@ -336,7 +340,7 @@ class QueueBook:
     def positions(self, number: str) -> list[QueuePosition]:
         """Where ``number`` stands in each chosen queue, in order of preference. O(c log n)."""
         application = self.application(number)
-        entry = None if self._siblings else self._plain_entry(application)
+        entry = None if self._siblings else self._placed.get(number)
         return [self._position(application, queue_id, entry) for queue_id in application.group_keys]
 
     def _position(
@@ -372,7 +376,7 @@ class QueueBook:
         there. O(1)."""
         if self._siblings:
             return queue.members.get(application.number)
-        return self._plain_entry(application)
+        return self._placed.get(application.number)
 
     def _plain_entry(self, application: Application) -> tuple[Tier, _Element] | None:
         """Plain mode: an active application stands in every queue it chose, at the element
@@ -551,20 +555,14 @@ class QueueBook:
     def withdraw(self, number: str, at: datetime) -> list[QueueEvent]:
         """The family withdraws the application; it leaves every queue. O(c log n)."""
         application = self._transition(number, ApplicationStatus.WITHDRAWN, at)
-        self._replace(application)
-        return [
-            ApplicationWithdrawn(
-                at=at, queues=application.group_keys, number=number, reason="withdrawn"
-            )
-        ]
+        queues = self._replace(application)
+        return [ApplicationWithdrawn(at=at, queues=queues, number=number, reason="withdrawn")]
 
     def remove(self, number: str, at: datetime, reason: str) -> list[QueueEvent]:
         """The rules take the application out of every queue (``reason`` says why)."""
         application = self._transition(number, ApplicationStatus.REMOVED, at)
-        self._replace(application)
-        return [
-            ApplicationRemoved(at=at, queues=application.group_keys, number=number, reason=reason)
-        ]
+        queues = self._replace(application)
+        return [ApplicationRemoved(at=at, queues=queues, number=number, reason=reason)]
 
     def change_choices(self, number: str, choices: Iterable[Any], at: datetime) -> list[QueueEvent]:
         """The family changes its organizations; the queue date stays the submission date.
@@ -611,11 +609,11 @@ class QueueBook:
                 f"application #{number} is {current.status.value}; its benefit cannot change",
             )
         changed = attrs.evolve(current, benefit=claim)
-        self._replace(changed)
+        queues = self._replace(changed)
         return [
             BenefitChanged(
                 at=at,
-                queues=changed.group_keys,
+                queues=queues,
                 number=number,
                 status=None if claim is None else claim.status,
                 tier_before=current.tier,
@@ -857,20 +855,32 @@ class QueueBook:
 
     # --- keeping the sorted lists ----------------------------------------------------------
 
-    def _replace(self, application: Application) -> None:
-        """Swap the stored application for ``application`` and move it in every queue."""
+    def _replace(self, application: Application) -> tuple[QueueId, ...]:
+        """Swap the stored application for ``application`` and move it in every queue;
+        return the queues ``application`` chose."""
         previous = self._applications[application.number]
         if self._siblings:
             self._leave(previous)
             self._applications[application.number] = application
             if application.status is ApplicationStatus.ACTIVE:
                 self._enter(application)
-            return
-        self._applications[application.number] = application
-        before, after = self._plain_entry(previous), self._plain_entry(application)
-        left, joined = previous.group_keys, application.group_keys
+            return application.group_keys
+        number = application.number
+        self._applications[number] = application
+        before, after = self._placed.get(number), self._plain_entry(application)
+        if after is None:
+            self._placed.pop(number, None)
+        else:
+            self._placed[number] = after
+        left = previous.group_keys
+        same_groups = (
+            application.choices is previous.choices
+            and application.child is previous.child
+            and application.queue_kind is previous.queue_kind
+        )
+        joined = left if same_groups else application.group_keys
         if before == after and left == joined:
-            return  # e.g. a pending claim replaced: nothing moves
+            return joined  # e.g. a pending claim replaced: nothing moves
         if before is not None:
             tier, element = before
             for queue_id in left:
@@ -882,6 +892,7 @@ class QueueBook:
             tier, element = after
             for queue_id in joined:
                 self._queues[queue_id].add(tier, element)
+        return joined
 
     def _stand_outside(self, number: str, queue_ids: Iterable[QueueId]) -> None:
         for queue_id in queue_ids:
@@ -891,6 +902,7 @@ class QueueBook:
         if not self._siblings:
             tier, key = self._ordering.tier_and_key(application)
             element = _pack(key)
+            self._placed[application.number] = (tier, element)
             for queue_id in application.group_keys:
                 self._queues[queue_id].add(tier, element)
             return
