@@ -228,8 +228,12 @@ _ALLOWED: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
 _NUMBER = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
 
 
-@functools.lru_cache(maxsize=4096)
 def _group_key(birth_year: int, language: Language, kind: QueueKind) -> GroupKey:
+    return _group_key_of(birth_year, language.code, kind)
+
+
+@functools.lru_cache(maxsize=4096)
+def _group_key_of(birth_year: int, language: str, kind: QueueKind) -> GroupKey:
     """One shared :class:`GroupKey` per (year, language, kind): there are a few dozen, and
     building one runs its checks, so queues of a million applications share them."""
     return shared_group_key(GroupKey(birth_year, language, kind))
@@ -394,7 +398,9 @@ class Application:
         """``(organization id, group key)`` of each choice, in order of preference."""
         year = self.child.birth_year
         kind = self.queue_kind
-        return tuple((c.organization_id, _group_key(year, c.language, kind)) for c in self.choices)
+        return tuple(
+            (c.organization_id, _group_key_of(year, c.language.code, kind)) for c in self.choices
+        )
 
     def with_status(self, status: ApplicationStatus) -> Application:
         """This application moved to ``status``, if its life cycle allows it.

@@ -57,18 +57,28 @@ from edqueue.rules.policy import policy_date
 
 __all__ = ["QueueBook", "QueuePosition"]
 
-# An element of a tier's sorted list. Plain mode: one int, the (time, number) sort key packed
-# as ``time << 60 | number`` (numbers have at most 18 digits, so below 2**60): an int sorts,
-# compares and stores faster than a tuple. Siblings mode: the tuple (unit time, unit number,
-# own tier, own time, own number). The number is always the low part (int) or last (tuple).
+# An element of a tier's sorted list. Plain mode: one int that packs the tier, the time and
+# the number, ``tier << 120 | (time + 2**58) << 60 | number``: numbers have at most 18 digits
+# (below 2**60) and every datetime's microseconds since 1970 lie within +-2**58, so within a
+# tier the int sorts as the (time, number) key. An int sorts, compares and stores faster than
+# a tuple, is not tracked by the garbage collector, and one object serves every queue of an
+# application and the book's index. Siblings mode: the tuple (unit time, unit number, own
+# tier, own time, own number). The number is always the low part (int) or last (tuple).
 _Element = int | tuple[int, ...]
 _SHIFT = 60
 _MASK = (1 << _SHIFT) - 1
+_TIER_SHIFT = 2 * _SHIFT
+_TIME_OFFSET = 1 << 58
+_TIER_OF = {int(tier): tier for tier in Tier}
 
 
-def _pack(key: tuple[int, int]) -> int:
-    """One plain-mode element from an ordering's ``(time, number)`` key."""
-    return (key[0] << _SHIFT) | key[1]
+def _pack(tier: Tier, key: tuple[int, int]) -> int:
+    """One plain-mode element from an ordering's tier and ``(time, number)`` key."""
+    return (tier << _TIER_SHIFT) | ((key[0] + _TIME_OFFSET) << _SHIFT) | key[1]
+
+
+def _tier_of(element: int) -> Tier:
+    return _TIER_OF[element >> _TIER_SHIFT]
 
 
 def _queue_sort_key(queue_id: QueueId) -> tuple[str, int, str, str]:
@@ -83,7 +93,7 @@ def _number_of(element: _Element) -> str:
 
 def _time_of(element: _Element) -> int:
     if type(element) is int:
-        return element >> _SHIFT
+        return ((element >> _SHIFT) & _MASK) - _TIME_OFFSET
     return element[0]  # type: ignore[index]
 
 
@@ -201,7 +211,7 @@ class QueueBook:
                 self._free[queue_id] = group.free_places
         self._applications: dict[str, Application] = {}
         # plain mode: the tier and element of every application standing in its queues
-        self._placed: dict[str, tuple[Tier, _Element]] = {}
+        self._placed: dict[str, int] = {}
         self._referrals: dict[str, Referral] = {}
         self._open_referral: dict[str, str] = {}  # application number -> open referral id
         # every application that chose a queue but stands or stood outside it (it left, or
@@ -219,7 +229,7 @@ class QueueBook:
         keep_siblings_together: bool = False,
     ) -> QueueBook:
         """A book of ``applications`` at once: the same book as :meth:`submit` of each in
-        turn, built several times faster. O(N c + Q n log n).
+        turn, built faster. O(N c + Q n log n).
 
         Each queue's tiers are collected and sorted once, instead of one insertion per
         application and queue. Raises as :meth:`submit` does (``queue.duplicate_number``,
@@ -242,16 +252,15 @@ class QueueBook:
             if number in stored:
                 book.submit(application)  # raises queue.duplicate_number
             queue_ids = application.group_keys
-            for queue_id in queue_ids:
-                if queue_id not in queues:
-                    book._queue(queue_id)  # raises queue.unknown_queue
             stored[number] = application
             if application.status is not active:
+                for queue_id in queue_ids:
+                    book._queue(queue_id)  # raises queue.unknown_queue
                 book._stand_outside(number, queue_ids)
                 continue
             tier, key = tier_and_key(application)
-            element = (key[0] << _SHIFT) | key[1]
-            placed[number] = (tier, element)
+            element = _pack(tier, key)
+            placed[number] = element
             index = tier - 1
             for queue_id in queue_ids:
                 bucket = buckets.get(queue_id)
@@ -259,6 +268,8 @@ class QueueBook:
                     bucket = buckets[queue_id] = ([], [], [])
                 bucket[index].append(element)
         for queue_id, bucket in buckets.items():
+            if queue_id not in queues:
+                book._queue(queue_id)  # raises queue.unknown_queue
             queue = queues[queue_id]
             for tier, elements in zip(_TIERS, bucket, strict=True):
                 if elements:
@@ -340,7 +351,7 @@ class QueueBook:
     def positions(self, number: str) -> list[QueuePosition]:
         """Where ``number`` stands in each chosen queue, in order of preference. O(c log n)."""
         application = self.application(number)
-        entry = None if self._siblings else self._placed.get(number)
+        entry = None if self._siblings else self._plain_entry(number)
         return [self._position(application, queue_id, entry) for queue_id in application.group_keys]
 
     def _position(
@@ -376,15 +387,20 @@ class QueueBook:
         there. O(1)."""
         if self._siblings:
             return queue.members.get(application.number)
-        return self._placed.get(application.number)
+        return self._plain_entry(application.number)
 
-    def _plain_entry(self, application: Application) -> tuple[Tier, _Element] | None:
-        """Plain mode: an active application stands in every queue it chose, at the element
-        its ordering key gives; any other stands in none."""
+    def _plain_entry(self, number: str) -> tuple[Tier, _Element] | None:
+        """Plain mode: the tier and element of an application standing in the queues it
+        chose (every active one does), else ``None``. O(1)."""
+        element = self._placed.get(number)
+        return None if element is None else (_tier_of(element), element)
+
+    def _element(self, application: Application) -> int | None:
+        """Plain mode: the element ``application`` stands at when it is active."""
         if application.status is not ApplicationStatus.ACTIVE:
             return None
         tier, key = self._ordering.tier_and_key(application)
-        return tier, _pack(key)
+        return _pack(tier, key)
 
     def explain(self, number: str, organization_id: str) -> Explanation:
         """Why ``number`` stands where it does at ``organization_id``. O(log n).
@@ -867,7 +883,7 @@ class QueueBook:
             return application.group_keys
         number = application.number
         self._applications[number] = application
-        before, after = self._placed.get(number), self._plain_entry(application)
+        before, after = self._placed.get(number), self._element(application)
         if after is None:
             self._placed.pop(number, None)
         else:
@@ -882,16 +898,16 @@ class QueueBook:
         if before == after and left == joined:
             return joined  # e.g. a pending claim replaced: nothing moves
         if before is not None:
-            tier, element = before
+            tier = _tier_of(before)
             for queue_id in left:
-                self._queues[queue_id].discard(tier, element)
+                self._queues[queue_id].discard(tier, before)
             self._stand_outside(
                 application.number, left if after is None else set(left).difference(joined)
             )
         if after is not None:
-            tier, element = after
+            tier = _tier_of(after)
             for queue_id in joined:
-                self._queues[queue_id].add(tier, element)
+                self._queues[queue_id].add(tier, after)
         return joined
 
     def _stand_outside(self, number: str, queue_ids: Iterable[QueueId]) -> None:
@@ -901,8 +917,8 @@ class QueueBook:
     def _enter(self, application: Application) -> None:
         if not self._siblings:
             tier, key = self._ordering.tier_and_key(application)
-            element = _pack(key)
-            self._placed[application.number] = (tier, element)
+            element = _pack(tier, key)
+            self._placed[application.number] = element
             for queue_id in application.group_keys:
                 self._queues[queue_id].add(tier, element)
             return
