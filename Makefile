@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test lint format clean docs bench
+.PHONY: demo test lint format clean docs bench lock audit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/edqueue demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/mypy --strict src
 	$(BIN)/bandit --quiet --recursive src
 
@@ -56,3 +56,18 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist site
+
+AUDIT_STAMP := $(VENV)/.audit-installed
+
+$(AUDIT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,audit]'
+	touch $(AUDIT_STAMP)
+
+# requirements.lock: the runtime dependencies, resolved, pinned and hashed (tools/lock.py).
+lock: $(STAMP)
+	$(BIN)/python tools/lock.py
+
+# pip-audit on the locked runtime dependencies. It reads the advisories from PyPI or OSV,
+# so it needs the network; offline it fails saying it could not reach them.
+audit: $(AUDIT_STAMP)
+	$(BIN)/pip-audit --strict --require-hashes --disable-pip -r requirements.lock

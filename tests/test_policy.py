@@ -316,3 +316,18 @@ def test_docs_rules_lists_every_parameter_with_its_default() -> None:
     for name in PARAMETER_NAMES:
         assert name in rows, name
         assert rows[name] == str(getattr(values, name)), name
+
+
+@given(
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
+    st.integers(0, 20),
+    st.integers(0, 240),
+)
+def test_the_remembered_calendar_sum_is_relativedeltas(day, years, months) -> None:
+    from dateutil.relativedelta import relativedelta
+
+    from edqueue.rules.policy import plus_calendar
+
+    expected = day + relativedelta(years=years, months=months)
+    assert plus_calendar(day, years=years, months=months) == expected
+    assert plus_calendar(day, years=years, months=months) == expected  # from the cache

@@ -303,6 +303,8 @@ _ALLOWED: dict[BenefitStatus, frozenset[BenefitStatus]] = {
 
 
 def _category(value: Any) -> BenefitCategory:
+    if type(value) is BenefitCategory:
+        return value
     if isinstance(value, bool):
         value = None
     try:
@@ -312,6 +314,8 @@ def _category(value: Any) -> BenefitCategory:
 
 
 def _status(value: Any) -> BenefitStatus:
+    if type(value) is BenefitStatus:
+        return value
     try:
         return BenefitStatus(value)
     except ValueError:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Final
@@ -344,8 +345,7 @@ class PolicyValues:
         >>> KAZAKHSTAN_POLICY.at(date(2024, 2, 5)).age_limit_date(date(2020, 2, 29))
         datetime.date(2026, 2, 28)
         """
-        result: date = birth_date + relativedelta(years=self.age_limit_years)
-        return result
+        return plus_calendar(birth_date, years=self.age_limit_years)
 
     def has_reached_age_limit(self, birth_date: date, on: date) -> bool:
         """Whether a child born on ``birth_date`` has reached the age limit on ``on``."""
@@ -353,8 +353,19 @@ class PolicyValues:
 
     def referral_min_age_date(self, birth_date: date) -> date:
         """The first date a child born on ``birth_date`` may receive a referral."""
-        result: date = birth_date + relativedelta(months=self.referral_min_age_months)
-        return result
+        return plus_calendar(birth_date, months=self.referral_min_age_months)
+
+
+@functools.lru_cache(maxsize=65_536)
+def plus_calendar(day: date, *, years: int = 0, months: int = 0) -> date:
+    """``day`` plus whole years and months as :class:`dateutil.relativedelta.relativedelta`
+    counts them (the 31st plus a month ends on the last day of a shorter month).
+
+    Remembered: a nation's children share a few thousand birth dates, and the age limit and
+    the minimum referral age are asked for each application at every check.
+    """
+    result: date = day + relativedelta(years=years, months=months)
+    return result
 
 
 PARAMETER_NAMES: Final[tuple[str, ...]] = tuple(a.name for a in attrs.fields(PolicyValues))

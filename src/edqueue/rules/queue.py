@@ -138,8 +138,10 @@ class _Queue:
         self.families: dict[str, set[str]] = {}
 
     def counts(self) -> dict[Tier, int]:
-        tiers = self.tiers
-        return {tier: len(tiers[tier]) if tier in tiers else 0 for tier in _TIERS}
+        counts = dict.fromkeys(_TIERS, 0)  # every tier: an ordering may read any of them
+        for tier, members in self.tiers.items():
+            counts[tier] = len(members)
+        return counts
 
     def elements(self, tier: Tier) -> Any:
         return self.tiers.get(tier, _NO_ELEMENTS)
