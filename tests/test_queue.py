@@ -27,6 +27,7 @@ from edqueue import (
     Tier,
 )
 from edqueue.rules import QueueBook, RatioOrdering, StandardOrdering, diff, rank
+from edqueue.rules import queue as queue_module
 from edqueue.sample import seed_application, shakhtinsk_organizations
 from edqueue.testing import applications, benefit_claims, queue_books
 from tests import rules_reference as ref
@@ -198,10 +199,31 @@ class RatioQueueBookMachine(QueueBookMachine):
     ordering = RatioOrdering()
 
 
+class LongTierQueueBookMachine(QueueBookMachine):
+    """The same commands with tiers that outgrow a plain list after one member, so that
+    every tier also runs as a ``SortedList`` (a national queue's long tiers do)."""
+
+    def __init__(self) -> None:
+        self.small = queue_module._SMALL
+        queue_module._SMALL = 1
+        super().__init__()
+
+    def teardown(self) -> None:
+        queue_module._SMALL = self.small
+
+    @invariant()
+    def plain_lists_stay_short(self) -> None:
+        for queue in self.book._queues.values():
+            for members in queue.tiers.values():
+                assert type(members) is not list or len(members) <= 1
+
+
 TestQueueBook = QueueBookMachine.TestCase
 TestQueueBook.settings = settings(stateful_step_count=25, deadline=None)
 TestRatioQueueBook = RatioQueueBookMachine.TestCase
 TestRatioQueueBook.settings = settings(stateful_step_count=25, deadline=None)
+TestLongTierQueueBook = LongTierQueueBookMachine.TestCase
+TestLongTierQueueBook.settings = settings(stateful_step_count=25, deadline=None)
 
 
 # --- examples -------------------------------------------------------------------------

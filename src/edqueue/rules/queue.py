@@ -1,10 +1,14 @@
 """Live queues: a :class:`QueueBook` holds every queue of a locality and updates incrementally.
 
-Each queue (one organization's group) keeps one sorted list per tier
-(``sortedcontainers.SortedList``), so that the position of an application is a bisection in
-its tier plus the :class:`~edqueue.rules.ordering.OrderingPolicy`'s arithmetic over the tier
-sizes: O(log n). Only ``ACTIVE`` applications stand in queues; an application with an open
-referral, or that enrolled, withdrew or was removed, stands in none.
+Each queue (one organization's group) keeps one sorted list per tier, so that the position
+of an application is a bisection in its tier plus the
+:class:`~edqueue.rules.ordering.OrderingPolicy`'s arithmetic over the tier sizes: O(log n).
+A tier is a plain ``list`` kept sorted with :mod:`bisect` while it is short (most of a
+nation's queues hold a few dozen applications) and a ``sortedcontainers.SortedList`` once it
+grows past :data:`_SMALL` members, so an insertion stays O(log n) in the longest queue.
+
+Only ``ACTIVE`` applications stand in queues; an application with an open referral, or that
+enrolled, withdrew or was removed, stands in none.
 
 Every command validates everything first and then applies; it either applies completely or
 raises an :class:`~edqueue.errors.EdqueueError` and changes nothing. Each returns the typed
@@ -16,6 +20,7 @@ k for the children of one family in one queue (1 unless twins are kept together)
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -120,6 +125,10 @@ class QueuePosition:
 
 
 _NO_ELEMENTS: tuple[_Element, ...] = ()
+_SMALL = 2048
+"""The most members a tier keeps in a plain sorted ``list``; past it the tier becomes a
+``SortedList``. Inserting into a list of 2,048 ints moves 16 KiB, which costs less than
+``SortedList.add``'s Python-level bookkeeping; past that, the list's O(n) moves would grow."""
 _TIERS = tuple(Tier)  # iterating a tuple is several times faster than iterating the enum
 
 
@@ -152,13 +161,33 @@ class _Queue:
     def add(self, tier: Tier, element: _Element) -> None:
         members = self.tiers.get(tier)
         if members is None:
-            members = self.tiers[tier] = SortedList()
-        members.add(element)
+            self.tiers[tier] = [element]
+        elif type(members) is list:
+            insort(members, element)
+            if len(members) > _SMALL:
+                self.tiers[tier] = SortedList(members)
+        else:
+            members.add(element)
         self.size += 1
 
     def discard(self, tier: Tier, element: _Element) -> None:
-        self.tiers[tier].remove(element)
+        members = self.tiers[tier]
+        if type(members) is list:
+            index = bisect_left(members, element)
+            if index == len(members) or members[index] != element:
+                raise ValueError(f"{element!r} not in list")  # as SortedList.remove says
+            del members[index]
+        else:
+            members.remove(element)
         self.size -= 1
+
+    def rank(self, tier: Tier, element: _Element) -> int:
+        """How many of ``tier`` stand before ``element``. O(log n)."""
+        members = self.tiers[tier]
+        if type(members) is list:
+            return bisect_left(members, element)
+        rank: int = members.bisect_left(element)
+        return rank
 
     def put(self, number: str, tier: Tier, element: _Element) -> None:
         self.add(tier, element)
@@ -275,7 +304,9 @@ class QueueBook:
             queue = queues[queue_id]
             for tier, elements in zip(_TIERS, bucket, strict=True):
                 if elements:
-                    queue.tiers[tier] = SortedList(elements)
+                    elements.sort()
+                    long = len(elements) > _SMALL
+                    queue.tiers[tier] = SortedList(elements) if long else elements
                     queue.size += len(elements)
         return book
 
@@ -343,9 +374,9 @@ class QueueBook:
         choose the organization, or it is not active).
         """
         application = self.application(number)
-        for choice in application.choices:
-            if choice.organization_id == organization_id:
-                return self._position(application, (organization_id, application.group_key(choice)))
+        for queue_id in application.group_keys:
+            if queue_id[0] == organization_id:
+                return self._position(application, queue_id)
         raise QueueError(
             "queue.not_in_queue", f"application #{number} did not choose {organization_id!r}"
         )
@@ -372,8 +403,10 @@ class QueueBook:
                 "it stands in no queue",
             )
         tier, element = entry
-        rank = queue.tiers[tier].bisect_left(element)
+        rank = queue.rank(tier, element)
         ahead = self._ordering.ahead(tier, rank, queue.counts())
+        every_tier = dict.fromkeys(_TIERS, 0)
+        every_tier.update(ahead)
         return QueuePosition(
             number=application.number,
             organization_id=queue_id[0],
@@ -381,7 +414,7 @@ class QueueBook:
             position=1 + sum(ahead.values()),
             length=queue.size,
             tier=tier,
-            ahead={t: ahead.get(t, 0) for t in _TIERS},
+            ahead=every_tier,
         )
 
     def _entry(self, queue: _Queue, application: Application) -> tuple[Tier, _Element] | None:
@@ -588,7 +621,7 @@ class QueueBook:
                 "queue.invalid_operation",
                 f"application #{number} is {current.status.value}; it cannot be changed",
             )
-        changed = attrs.evolve(current, choices=tuple(choices))
+        changed = current.replace(choices=tuple(choices))
         for queue_id in changed.group_keys:
             self._queue(queue_id)
         self._replace(changed)
@@ -619,7 +652,7 @@ class QueueBook:
                 "queue.invalid_operation",
                 f"application #{number} is {current.status.value}; its benefit cannot change",
             )
-        changed = attrs.evolve(current, benefit=claim)
+        changed = current.replace(benefit=claim)
         queues = self._replace(changed)
         return [
             BenefitChanged(
