@@ -82,6 +82,11 @@ def _pack(tier: Tier, key: tuple[int, int]) -> int:
     return (tier << _TIER_SHIFT) | ((key[0] + _TIME_OFFSET) << _SHIFT) | key[1]
 
 
+def _tier_members(elements: list[_Element]) -> Any:
+    """A tier of sorted ``elements``: the list itself while short, else a ``SortedList``."""
+    return elements if len(elements) <= _SMALL else SortedList(elements)
+
+
 def _tier_of(element: int) -> Tier:
     return _TIER_OF[element >> _TIER_SHIFT]
 
@@ -262,10 +267,12 @@ class QueueBook:
         """A book of ``applications`` at once: the same book as :meth:`submit` of each in
         turn, built faster. O(N c + Q n log n).
 
-        Each queue's tiers are collected and sorted once, instead of one insertion per
-        application and queue. Raises as :meth:`submit` does (``queue.duplicate_number``,
-        ``queue.unknown_queue``); a book that raises is never returned half-built. With
-        ``keep_siblings_together`` the siblings are placed one application at a time.
+        Each queue's entries are collected and sorted once (an entry packs its tier above
+        its ordering key, so one sort orders the tiers too) and split by tier, instead of
+        one insertion per application and queue. Raises as :meth:`submit` does
+        (``queue.duplicate_number``, ``queue.unknown_queue``); a book that raises is never
+        returned half-built. With ``keep_siblings_together`` the siblings are placed one
+        application at a time.
         """
         book = cls(organizations, ordering=ordering, keep_siblings_together=keep_siblings_together)
         if keep_siblings_together:
@@ -277,7 +284,7 @@ class QueueBook:
         stored = book._applications
         placed = book._placed
         active = ApplicationStatus.ACTIVE
-        buckets: dict[QueueId, tuple[list[int], list[int], list[int]]] = {}
+        buckets: dict[QueueId, list[int]] = {}
         for application in applications:
             number = application.number
             if number in stored:
@@ -289,25 +296,31 @@ class QueueBook:
                     book._queue(queue_id)  # raises queue.unknown_queue
                 book._stand_outside(number, queue_ids)
                 continue
-            tier, key = tier_and_key(application)
-            element = _pack(tier, key)
+            tier, (moment, value) = tier_and_key(application)
+            element = (tier << _TIER_SHIFT) | ((moment + _TIME_OFFSET) << _SHIFT) | value
             placed[number] = element
-            index = tier - 1
             for queue_id in queue_ids:
                 bucket = buckets.get(queue_id)
                 if bucket is None:
-                    bucket = buckets[queue_id] = ([], [], [])
-                bucket[index].append(element)
-        for queue_id, bucket in buckets.items():
+                    buckets[queue_id] = [element]
+                else:
+                    bucket.append(element)
+        for queue_id, elements in buckets.items():
             if queue_id not in queues:
                 book._queue(queue_id)  # raises queue.unknown_queue
             queue = queues[queue_id]
-            for tier, elements in zip(_TIERS, bucket, strict=True):
-                if elements:
-                    elements.sort()
-                    long = len(elements) > _SMALL
-                    queue.tiers[tier] = SortedList(elements) if long else elements
-                    queue.size += len(elements)
+            elements.sort()  # an element packs its tier above its key: by tier, then by key
+            queue.size = len(elements)
+            first, last = elements[0] >> _TIER_SHIFT, elements[-1] >> _TIER_SHIFT
+            if first == last:
+                queue.tiers[_TIER_OF[first]] = _tier_members(elements)
+                continue
+            start = 0
+            for tier in range(first, last + 1):
+                end = bisect_left(elements, (tier + 1) << _TIER_SHIFT, start)
+                if end > start:
+                    queue.tiers[_TIER_OF[tier]] = _tier_members(elements[start:end])
+                start = end
         return book
 
     # --- reading ------------------------------------------------------------------------
