@@ -82,7 +82,7 @@ def _pack(tier: Tier, key: tuple[int, int]) -> int:
     return (tier << _TIER_SHIFT) | ((key[0] + _TIME_OFFSET) << _SHIFT) | key[1]
 
 
-def _tier_members(elements: list[_Element]) -> Any:
+def _tier_members(elements: list[int]) -> Any:
     """A tier of sorted ``elements``: the list itself while short, else a ``SortedList``."""
     return elements if len(elements) <= _SMALL else SortedList(elements)
 
@@ -316,10 +316,10 @@ class QueueBook:
                 queue.tiers[_TIER_OF[first]] = _tier_members(elements)
                 continue
             start = 0
-            for tier in range(first, last + 1):
-                end = bisect_left(elements, (tier + 1) << _TIER_SHIFT, start)
+            for level in range(first, last + 1):
+                end = bisect_left(elements, (level + 1) << _TIER_SHIFT, start)
                 if end > start:
-                    queue.tiers[_TIER_OF[tier]] = _tier_members(elements[start:end])
+                    queue.tiers[_TIER_OF[level]] = _tier_members(elements[start:end])
                 start = end
         return book
 
