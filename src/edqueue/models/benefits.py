@@ -371,7 +371,7 @@ class BenefitClaim:
                 "benefit.invalid_transition",
                 f"a {self.status.value} benefit cannot become {to.value}",
             )
-        return attrs.evolve(self, status=to, decided_at=at)
+        return BenefitClaim(self.category, to, self.claimed_at, at)
 
     def verify(self, at: datetime) -> BenefitClaim:
         """The claim confirmed at ``at`` (only a pending claim can be verified)."""
