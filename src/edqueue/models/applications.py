@@ -240,9 +240,11 @@ def _group_key_of(birth_year: int, language: str, kind: QueueKind) -> GroupKey:
 
 
 @functools.lru_cache(maxsize=1 << 18)
-def _queue_id_of(organization_id: str, key: GroupKey) -> tuple[str, GroupKey]:
+def shared_queue_id(organization_id: str, key: GroupKey) -> tuple[str, GroupKey]:
     """One shared ``(organization id, group key)`` tuple per queue (a nation has about
-    130,000): what :attr:`Application.group_keys` holds."""
+    130,000): what :attr:`Application.group_keys` holds, and a
+    :class:`~edqueue.rules.QueueBook` keys its queues by, so that finding a queue compares
+    identities instead of contents."""
     return (organization_id, key)
 
 
@@ -409,7 +411,7 @@ class Application:
         year = self.child.birth_year
         kind = self.queue_kind
         return tuple(
-            _queue_id_of(c.organization_id, _group_key_of(year, c.language.code, kind))
+            shared_queue_id(c.organization_id, _group_key_of(year, c.language.code, kind))
             for c in self.choices
         )
 

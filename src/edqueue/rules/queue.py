@@ -23,6 +23,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -43,6 +44,7 @@ from edqueue.models import (
     number_order,
     require_aware,
 )
+from edqueue.models.applications import shared_queue_id
 from edqueue.rules.events import (
     ApplicationRemoved,
     ApplicationSubmitted,
@@ -130,6 +132,7 @@ class QueuePosition:
 
 
 _NO_ELEMENTS: tuple[_Element, ...] = ()
+_NOTHING: Any = MappingProxyType({})  # plain mode keeps no members or families: read-only
 _SMALL = 2048
 """The most members a tier keeps in a plain sorted ``list``; past it the tier becomes a
 ``SortedList``. Inserting into a list of 2,048 ints moves 16 KiB, which costs less than
@@ -145,11 +148,11 @@ class _Queue:
 
     __slots__ = ("families", "members", "size", "tiers")
 
-    def __init__(self) -> None:
+    def __init__(self, siblings: bool = False) -> None:
         self.tiers: dict[Tier, Any] = {}
         self.size = 0
-        self.members: dict[str, tuple[Tier, _Element]] = {}
-        self.families: dict[str, set[str]] = {}
+        self.members: dict[str, tuple[Tier, _Element]] = {} if siblings else _NOTHING
+        self.families: dict[str, set[str]] = {} if siblings else _NOTHING
 
     def counts(self) -> dict[Tier, int]:
         counts = dict.fromkeys(_TIERS, 0)  # every tier: an ordering may read any of them
@@ -241,8 +244,8 @@ class QueueBook:
                 )
             self._organizations[organization.id] = organization
             for group in organization.groups:
-                queue_id = (organization.id, group.key)
-                self._queues[queue_id] = _Queue()
+                queue_id = shared_queue_id(organization.id, group.key)  # the records' own
+                self._queues[queue_id] = _Queue(keep_siblings_together)
                 self._capacity[queue_id] = group.capacity
                 self._free[queue_id] = group.free_places
         self._applications: dict[str, Application] = {}
