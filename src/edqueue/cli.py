@@ -15,6 +15,8 @@ exit status is 1. Errors edqueue raises on purpose otherwise are one line,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import sys
@@ -31,7 +33,7 @@ from edqueue.interchange import (
     allocation_lines,
     build_book,
     queue_fields,
-    rank_lines,
+    rank_text,
     read_applications,
 )
 from edqueue.models import KAZAKHSTAN, Organization
@@ -111,6 +113,26 @@ def _lines(path: Path, progress: bool) -> Iterator[bytes]:
                 yield line
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the files are read and the queues built;
+    afterwards freeze what was made and set the collector as it was.
+
+    Reading a national file makes millions of small records (132,000 groups, about 20 per
+    application) that hold no reference cycles and live until the command ends: the
+    collector would scan them again and again while they are made, and once more after,
+    to find nothing (a third of ``edqueue rank``'s time on 20,000 lines). Objects are still
+    freed by their reference counts; :func:`main` unfreezes them for a caller that goes on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _read(args: argparse.Namespace) -> tuple[list[Organization], ReadResult, datetime]:
     organizations = _organizations(_path(args.organizations))
     as_of = _as_of(args.as_of)
@@ -146,8 +168,9 @@ def _show(rows: list[dict[str, Any]]) -> None:
 
 
 def _book(args: argparse.Namespace) -> tuple[QueueBook, ReadResult, datetime]:
-    organizations, result, as_of = _read(args)
-    return build_book(result.applications, organizations), result, as_of
+    with _collector_paused():
+        organizations, result, as_of = _read(args)
+        return build_book(result.applications, organizations), result, as_of
 
 
 def _status(result: ReadResult) -> int:
@@ -159,8 +182,9 @@ def _status(result: ReadResult) -> int:
 
 def _rank(args: argparse.Namespace) -> int:
     book, result, _ = _book(args)
-    for line in rank_lines(book):
-        _emit(line, sys.stdout)
+    write = sys.stdout.write
+    for line in rank_text(book):  # the text of `_emit` for each of rank_lines, made faster
+        write(line + "\n")
     return _status(result)
 
 
@@ -308,9 +332,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    Without ``argv`` (the ``edqueue`` program itself, which exits next), what was frozen
+    while the files were read (:func:`_collector_paused`) stays frozen, so the interpreter's
+    last collections on exit need not scan it again (1.1 s after 200,000 applications); a caller
+    that gives ``argv`` and goes on gets it unfrozen."""
     args = _parser().parse_args(argv)
     command = globals()[f"_{args.command}"]  # looked up at call time, so tests may replace one
+    frozen_before = gc.get_freeze_count()
     try:
         status: int = command(args)
     except EdqueueError as error:
@@ -320,6 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    finally:
+        if argv is not None and not frozen_before:
+            gc.unfreeze()
     return status
 
 

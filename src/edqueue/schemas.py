@@ -46,11 +46,12 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 import pydantic
 from pydantic import (
@@ -97,6 +98,7 @@ from edqueue.models import (
     ReferralTiming,
     TengeRange,
 )
+from edqueue.models.organizations import shared_group_key
 
 __all__ = [
     "ApplicantSchema",
@@ -115,9 +117,11 @@ __all__ = [
     "load_application",
     "parse_application",
     "parse_organizations",
+    "read_application",
 ]
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
+_T = TypeVar("_T")
 
 # --- times -------------------------------------------------------------------------------
 
@@ -285,11 +289,32 @@ class OrganizationSchema(BaseModel):
 
     def to_domain(self) -> Organization:
         """The :class:`~edqueue.models.Organization` this describes; domain errors pass
-        through, with a note naming the field."""
+        through, with a note naming the field.
+
+        Its groups are shared records (:func:`_group`: a national file's 132,000 groups hold
+        a few thousand distinct values); only if a record refuses its value are they built
+        again field by field, which raises that error with its note.
+        """
+        try:
+            groups = [
+                _group(g.birth_year, g.language, g.queue, g.places, g.free_places, g.specialization)
+                for g in self.groups
+            ]
+        except EdqueueError:
+            groups = None  # outside this block, the error below is not chained to this one
+        if groups is None:
+            return self._to_domain_by_field()
+        return self._with_groups(groups)
+
+    def _to_domain_by_field(self) -> Organization:
+        """:meth:`to_domain` field by field: each domain error gets a note naming its field."""
         groups = []
         for i, group in enumerate(self.groups):
             with _field(f"groups[{i}]"):
                 groups.append(group.to_domain())
+        return self._with_groups(groups)
+
+    def _with_groups(self, groups: list[Group]) -> Organization:
         with _field("name"):
             name = OrganizationName(self.name, self.name_kk)
         with _field("location"):
@@ -310,6 +335,23 @@ class OrganizationSchema(BaseModel):
         )
 
 
+@functools.lru_cache(maxsize=65_536)
+def _group(
+    birth_year: int,
+    language: str,
+    queue: QueueKind,
+    places: int,
+    free_places: int,
+    specialization: GroupSpecialization,
+) -> Group:
+    """One shared :class:`~edqueue.models.Group` per value, as
+    :meth:`GroupSchema.to_domain` builds it (a record that exists is valid and cannot
+    change, so equal ones can be one object); its key is the shared
+    :func:`~edqueue.models.organizations.shared_group_key`. An error is never remembered."""
+    key = shared_group_key(GroupKey(birth_year, Language(language), queue))
+    return Group(key, places, free_places, specialization)
+
+
 # --- applications ----------------------------------------------------------------------------
 
 
@@ -324,6 +366,8 @@ class NameSchema(BaseModel):
 
 
 def _name_tag(value: Any) -> str:
+    if type(value) is str:  # most names: pydantic asks for each, and Mapping's check is slow
+        return "text"
     return "parts" if isinstance(value, Mapping | NameSchema) else "text"
 
 
@@ -566,7 +610,23 @@ class ApplicationSchema(BaseModel):
 
     def to_domain(self) -> Application:
         """The :class:`~edqueue.models.Application` this describes; domain errors pass
-        through, with a note naming the field."""
+        through, with a note naming the field.
+
+        Builds the records without naming fields first (:func:`_application`); only if a
+        record refuses its value are they built again field by field, which raises that
+        error with its note. O(1) for a valid application beyond its records' own checks.
+        """
+        return self._to_domain(None)
+
+    def _to_domain(self, made: _Made | None) -> Application:
+        try:
+            return _application(self, made)
+        except EdqueueError:
+            pass  # outside this block, the error below is not chained to this one
+        return self._to_domain_by_field()
+
+    def _to_domain_by_field(self) -> Application:
+        """:meth:`to_domain` field by field: each domain error gets a note naming its field."""
         with _field("applicant"):
             applicant = self.applicant.to_domain()
         with _field("child"):
@@ -597,6 +657,79 @@ class ApplicationSchema(BaseModel):
             pmpk=pmpk,
             status=self.status,
         )
+
+
+@functools.lru_cache(maxsize=32_768)
+def _choice(organization: str, language: str) -> Choice:
+    """One shared :class:`~edqueue.models.Choice` per organization and language (a nation
+    has about 20,000; a record that exists is valid and cannot change, so equal ones can be
+    one object). An error is never remembered."""
+    return Choice(organization, Language(language))
+
+
+@functools.lru_cache(maxsize=1024)
+def _referral(when: ReferralTiming, desired: dt.date | None) -> ReferralPreference:
+    """One shared :class:`~edqueue.models.ReferralPreference` per timing and date."""
+    return ReferralPreference(when, desired)
+
+
+_Made = dict[tuple[type, Any], Any]
+"""Records already made from a text while one file is read, by record type and text: see
+:func:`read_application`."""
+
+
+def _made_once(made: _Made | None, kind: type[_T], value: Any, make: Callable[[Any], _T]) -> _T:
+    """``make(value)``, or the equal record made from the same ``value`` earlier in ``made``."""
+    if made is None or not isinstance(value, str):
+        return make(value)
+    found: _T | None = made.get((kind, value))
+    if found is None:
+        found = made[(kind, value)] = make(value)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _consents(given: tuple[Consent, ...]) -> frozenset[Consent]:
+    """One shared set per list of consents given (every application of an export gives
+    both)."""
+    return frozenset(given)
+
+
+def _application(schema: ApplicationSchema, made: _Made | None) -> Application:
+    """The record :meth:`ApplicationSchema.to_domain` gives, built with the same records
+    and checks, but without naming fields (a note only an error needs) and with the values
+    that repeat across a national file shared (choices, referral preferences; phone numbers
+    and names within one file, in ``made``).
+
+    Raises the domain's error when a record refuses its value; the caller then builds the
+    records field by field for the error's note. ``tests/test_fast_paths.py`` checks that
+    both ways give equal records, and the same errors."""
+    applicant, child = schema.applicant, schema.child
+    certificate = child.birth_certificate
+    benefit, pmpk = schema.benefit, schema.pmpk
+    return Application(
+        number=schema.number,
+        applicant=Applicant(
+            iin=Iin(applicant.iin),
+            name=_made_once(made, FullName, applicant.name, _name_to_domain),
+            phone=_made_once(made, PhoneNumber, applicant.phone, PhoneNumber),
+        ),
+        child=Child(
+            Iin(child.iin),
+            _made_once(made, FullName, child.name, _name_to_domain),
+            child.birth_date,
+            None if certificate is None else BirthCertificate.parse(certificate),
+        ),
+        choices=[_choice(c.organization, c.language) for c in schema.choices],
+        submitted_at=_domain_time(schema.submitted_at),
+        queue_kind=schema.queue,
+        referral=_referral(schema.referral.when, schema.referral.date),
+        benefit=None if benefit is None else benefit.to_domain(),
+        consents=_consents(schema.consents),
+        representative_status=schema.representative_status,
+        pmpk=None if pmpk is None else pmpk.to_domain(),
+        status=schema.status,
+    )
 
 
 # --- reading and writing ---------------------------------------------------------------------
@@ -692,6 +825,20 @@ def parse_application(line: str | bytes | Mapping[str, Any]) -> Application:
     except pydantic.ValidationError as error:
         raise _application_error(_shape_message(error, "the application")) from None
     return schema.to_domain()
+
+
+def read_application(line: str | bytes, made: _Made) -> Application:
+    """:func:`parse_application` for one line of a file read as a whole: the same record, or
+    the same error. ``made`` is a dict the reader keeps while it reads that file (and drops
+    with it): an applicant's phone number or a name met again (a family's second child, a
+    common name) is then one shared record instead of being checked again. It holds only
+    records made from that file's lines and lives no longer than the read, so it keeps no
+    register of personal data (no cache of edqueue's own holds a phone number or a name)."""
+    try:
+        schema = ApplicationSchema.model_validate_json(line, strict=True)
+    except pydantic.ValidationError as error:
+        raise _application_error(_shape_message(error, "the application")) from None
+    return schema._to_domain(made)
 
 
 def load_application(data: Mapping[str, Any]) -> Application:

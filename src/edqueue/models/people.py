@@ -7,6 +7,7 @@ clear value is only available through an explicit ``reveal()``.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +30,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _clean_name(value: Any, *, optional: bool) -> str | None:
+    if (
+        type(value) is str
+        and 0 < len(value) <= _MAX_NAME
+        and " " not in value
+        and value.isprintable()
+    ):
+        # one word, as most name parts are: no whitespace (every whitespace character but
+        # the space is unprintable) and no control character, so there is nothing to clean
+        return value
     if value is None and optional:
         return None
     if not isinstance(value, str):
@@ -115,6 +125,19 @@ def _plain_date(what: str) -> Any:
     return check
 
 
+@functools.lru_cache(maxsize=65_536)
+def _certificate_date(text: str) -> date:
+    """The date of issue written ``DD.MM.YYYY``. Remembered: a nation's certificates share
+    a few thousand dates (a date alone is no personal data). An error is never remembered."""
+    try:
+        day, month, year = (int(part) for part in text.split("."))
+        return date(year, month, day)
+    except ValueError:
+        raise PersonError(
+            "person.birth_certificate", "the certificate's date is not a real date"
+        ) from None
+
+
 @attrs.frozen(repr=False)
 class BirthCertificate:
     """A birth certificate (свидетельство о рождении): its number and date of issue.
@@ -136,14 +159,7 @@ class BirthCertificate:
                 "write a birth certificate as 'NUMBER от DD.MM.YYYY', e.g. '9-20-0000219 от "
                 "23.06.2020'",
             )
-        try:
-            day, month, year = (int(part) for part in match["date"].split("."))
-            issued = date(year, month, day)
-        except ValueError:
-            raise PersonError(
-                "person.birth_certificate", "the certificate's date is not a real date"
-            ) from None
-        return cls(match["number"], issued)
+        return cls(match["number"], _certificate_date(match["date"]))
 
     @property
     def masked(self) -> str:
@@ -170,6 +186,18 @@ class LegalRepresentativeStatus(enum.StrEnum):
     NOT_CONFIRMED = "not_confirmed"
 
 
+def _iin(value: Any) -> Iin:
+    """An :class:`Iin` as is (it was checked when made, and cannot change), else one made
+    from ``value``."""
+    return value if type(value) is Iin else Iin(value)
+
+
+def _phone(value: Any) -> PhoneNumber:
+    """A :class:`PhoneNumber` as is (it was checked when made, and cannot change), else one
+    made from ``value``."""
+    return value if type(value) is PhoneNumber else PhoneNumber(value)
+
+
 def _instance_of(cls: type, what: str) -> Any:
     def check(_: Any, __: Any, value: Any) -> None:
         if not isinstance(value, cls):
@@ -186,13 +214,16 @@ class Applicant:
     Its ``repr`` is masked, as every field is.
     """
 
-    iin: Iin = attrs.field(converter=Iin)
+    iin: Iin = attrs.field(converter=_iin)
     name: FullName = attrs.field(validator=_instance_of(FullName, "an applicant's name"))
-    phone: PhoneNumber = attrs.field(converter=PhoneNumber)
+    phone: PhoneNumber = attrs.field(converter=_phone)
+
+
+_CHILD_BIRTH_DATE_TYPE = _plain_date("a child's birth date")
 
 
 def _child_birth_date(instance: Child, _: Any, value: Any) -> None:
-    _plain_date("a child's birth date")(instance, _, value)
+    _CHILD_BIRTH_DATE_TYPE(instance, _, value)
     if instance.iin.birth_date != value:
         raise PersonError(
             "person.child_birth_date_mismatch",
@@ -208,7 +239,7 @@ class Child:
     shows the masked IIN and name and only the birth year.
     """
 
-    iin: Iin = attrs.field(converter=Iin)
+    iin: Iin = attrs.field(converter=_iin)
     name: FullName = attrs.field(validator=_instance_of(FullName, "a child's name"))
     birth_date: date = attrs.field(validator=_child_birth_date)
     birth_certificate: BirthCertificate | None = attrs.field(
