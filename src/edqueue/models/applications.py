@@ -262,11 +262,13 @@ def _number(value: Any) -> str:
 
 
 def _choices(value: Any) -> tuple[Choice, ...]:
-    if isinstance(value, Choice | str) or not isinstance(value, Iterable):
+    usual = type(value) is tuple or type(value) is list  # no need to ask further
+    if not usual and (isinstance(value, Choice | str) or not isinstance(value, Iterable)):
         raise ApplicationError("application.type", "choices must be a sequence of Choice")
     choices = tuple(value)
-    if not all(isinstance(c, Choice) for c in choices):
-        raise ApplicationError("application.type", "choices must be a sequence of Choice")
+    for choice in choices:
+        if type(choice) is not Choice and not isinstance(choice, Choice):
+            raise ApplicationError("application.type", "choices must be a sequence of Choice")
     if not choices:
         raise ApplicationError(
             "application.no_organizations", "choose at least one preschool organization"

@@ -70,12 +70,26 @@ def _chosen(
     application: Application, organizations: Mapping[str, Organization]
 ) -> tuple[_Chosen, ...]:
     """(place in the list from 1, organization or None, group or None) for each choice."""
-    found = []
-    for place, choice in enumerate(application.choices, start=1):
-        organization = organizations.get(choice.organization_id)
-        group = None if organization is None else organization.group(application.group_key(choice))
-        found.append((place, organization, group))
-    return tuple(found)
+    found = [organizations.get(choice.organization_id) for choice in application.choices]
+    if None not in found:  # as most: the application's own queue ids, which the queues reuse
+        return tuple(
+            (place, organization, organization.group(key))  # type: ignore[union-attr]
+            for place, (organization, (_, key)) in enumerate(
+                zip(found, application.group_keys, strict=True), start=1
+            )
+        )
+    # a group key is worked out only where the organization is known (a year no group can
+    # have is then reported as that organization's missing group, not raised)
+    return tuple(
+        (
+            place,
+            organization,
+            None if organization is None else organization.group(application.group_key(choice)),
+        )
+        for place, (organization, choice) in enumerate(
+            zip(found, application.choices, strict=True), start=1
+        )
+    )
 
 
 def _child_age(case: _Case) -> Iterator[EligibilityError]:

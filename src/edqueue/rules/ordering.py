@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Protocol, TypeVar, runtime_checkable
 
 import attrs
@@ -147,8 +148,7 @@ class StandardOrdering:
 
     def merge(self, tiers: Mapping[Tier, Sequence[T]]) -> Iterator[T]:
         """The tiers one after another."""
-        for tier in Tier:
-            yield from tiers.get(tier, ())
+        return chain.from_iterable([tiers.get(tier, ()) for tier in _TIERS])
 
 
 def _ratio(_: object, attribute: attrs.Attribute[int], value: int) -> None:
