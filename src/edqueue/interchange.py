@@ -17,14 +17,17 @@ an error (``eligibility.referral_date_past`` applies only at submission).
 from __future__ import annotations
 
 import json
+import multiprocessing
+import queue
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import attrs
 
-from edqueue.errors import EdqueueError
-from edqueue.models import Application, Organization, number_order, require_aware
+from edqueue.errors import EdqueueError, InputError
+from edqueue.models import KAZAKHSTAN, Application, Organization, number_order, require_aware
 from edqueue.rules import (
     KAZAKHSTAN_POLICY,
     AllocationRound,
@@ -33,8 +36,8 @@ from edqueue.rules import (
     QueueBook,
     QueueId,
     ReferralDesk,
-    check_eligibility,
 )
+from edqueue.rules.eligibility import violations
 from edqueue.schemas import read_application
 
 __all__ = [
@@ -116,50 +119,189 @@ def read_applications(
     *,
     as_of: datetime,
     policy: Policy = KAZAKHSTAN_POLICY,
+    jobs: int = 1,
 ) -> ReadResult:
     """Read the lines of an applications file once; keep the valid, report the broken.
 
     Blank lines are skipped. O(L) for L lines, plus O(k log k) for k applications of one
     child. Raises only for a naive ``as_of`` (``time.naive``) or a day before the policy.
+
+    ``jobs`` > 1 checks lines in ``jobs - 1`` more processes besides this one (forked, where
+    the platform can fork; else, and for ``jobs`` = 1, all in this one): the same result,
+    since every line is judged alone and the judgements are then taken in file order.
     """
     require_aware(as_of, "the --as-of time")
-    values = policy.at(as_of)
-    by_id = {organization.id: organization for organization in organizations}
-    kept: dict[str, tuple[int, Application]] = {}
-    errors: list[LineError] = []
-    made: dict[Any, Any] = {}  # records shared within this file (read_application)
-    read = 0
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise InputError("input.argument", f"jobs is a whole number >= 1, got {jobs!r}")
+    judge = _LineJudge(
+        {organization.id: organization for organization in organizations},
+        policy.at(as_of),
+        as_of,
+    )
+    numbered = _numbered(lines)
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        judgements: Iterable[_Judgement] = _judged_in_parallel(numbered, judge, jobs - 1)
+    else:
+        judgements = map(judge, numbered)
+    return _result(judgements)
+
+
+_Judgement = LineError | tuple[int, Application, tuple[tuple[str, str], ...]]
+"""What one line gives alone: a :class:`LineError`, or (line, application, the reasons it
+may not enter, if any)."""
+
+
+class _LineJudge:
+    """Judges one numbered line alone: its shape, its records, each eligibility rule."""
+
+    def __init__(self, by_id: dict[str, Organization], values: Any, as_of: datetime) -> None:
+        self.by_id, self.values = by_id, values
+        self.on = as_of.astimezone(KAZAKHSTAN).date()  # as check_eligibility takes the day
+        self.made: dict[Any, Any] = {}  # records shared within this file (read_application)
+
+    def __call__(self, numbered: tuple[int, str | bytes]) -> _Judgement:
+        index, line = numbered
+        try:
+            application = read_application(line, self.made)
+        except EdqueueError as error:
+            return LineError(index, _number_in(line), ((error.code, _message(error)),))
+        found = tuple(
+            (v.code, v.message)
+            for v in violations(application, self.by_id, self.values, self.on)
+            if v.code not in NOT_FOR_EXPORTS
+        )
+        return index, application, found
+
+
+def _numbered(lines: Iterable[str | bytes]) -> Iterator[tuple[int, str | bytes]]:
+    """The non-blank lines with their 1-based numbers, a byte-order mark removed."""
     for index, line in enumerate(lines, start=1):
         if index == 1:  # a byte-order mark some editors write (UTF-8 "with signature")
             line = _without_bom(line)
-        if not line.strip():
-            continue
+        if line.strip():
+            yield index, line
+
+
+def _result(judgements: Iterable[_Judgement]) -> ReadResult:
+    """The lines' judgements, in file order, with what only the whole file shows: a number
+    given twice, a second live application for one child."""
+    kept: dict[str, tuple[int, Application]] = {}
+    errors: list[LineError] = []
+    read = 0
+    for judgement in judgements:
         read += 1
-        try:
-            application = read_application(line, made)
-        except EdqueueError as error:
-            errors.append(LineError(index, _number_in(line), ((error.code, _message(error)),)))
+        if isinstance(judgement, LineError):
+            errors.append(judgement)
             continue
-        found = [
-            (v.code, v.message)
-            for v in check_eligibility(application, by_id, policy=values, as_of=as_of)
-            if v.code not in NOT_FOR_EXPORTS
-        ]
+        index, application, found = judgement
         if application.number in kept:
-            found.append(
+            found += (
                 (
                     "queue.duplicate_number",
                     f"application #{application.number} is also on line "
                     f"{kept[application.number][0]}; each number appears once",
-                )
+                ),
             )
         if found:
-            errors.append(LineError(index, application.number, tuple(found)))
+            errors.append(LineError(index, application.number, found))
             continue
         kept[application.number] = (index, application)
     errors += _second_applications(kept)
     valid = tuple(a for _, a in kept.values())
     return ReadResult(valid, tuple(sorted(errors, key=lambda e: e.line)), read)
+
+
+_CHUNK = 256  # lines per piece of work: about 20 ms of checking
+
+
+def _judged_in_parallel(
+    numbered: Iterable[tuple[int, str | bytes]], judge: _LineJudge, workers: int
+) -> Iterator[_Judgement]:
+    """``map(judge, numbered)``, with ``workers`` forked processes judging pieces of it too.
+
+    This process hands a piece to the workers while fewer than two per worker wait, judges
+    it itself otherwise, and takes the workers' judgements as they come; they are yielded
+    in file order. A piece whose worker fails or dies is judged here, so the result is
+    ``map``'s, and so is any error: the one of the first line in the file that cannot be
+    judged."""
+    context = multiprocessing.get_context("fork")
+    tasks: Any = context.Queue()
+    results: Any = context.Queue()
+    processes = [
+        context.Process(target=_work, args=(tasks, results, judge), daemon=True)
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    done: dict[int, list[_Judgement] | Exception] = {}
+    given: dict[int, list[tuple[int, str | bytes]]] = {}  # to the workers, not yet back
+
+    def take(block: bool) -> None:
+        try:
+            piece, judged = results.get(block, 1.0)
+        except queue.Empty:
+            if block and not any(p.is_alive() for p in processes):
+                for lost in list(given):  # every worker is gone: judge their pieces here
+                    done[lost] = _judged_here(judge, given.pop(lost))
+            return
+        lines = given.pop(piece)
+        done[piece] = _judged_here(judge, lines) if judged is None else judged
+
+    try:
+        for piece, lines in enumerate(_pieces(numbered)):
+            while not results.empty():
+                take(block=False)
+            if len(given) < 2 * workers:
+                given[piece] = lines
+                tasks.put((piece, lines))
+            else:
+                done[piece] = _judged_here(judge, lines)
+        while given:
+            take(block=True)
+    finally:
+        for _ in processes:
+            tasks.put(None)
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+    for piece in sorted(done):
+        judged = done.pop(piece)
+        if isinstance(judged, BaseException):
+            raise judged  # the first line in file order that no process could judge
+        yield from judged
+
+
+def _judged_here(
+    judge: _LineJudge, lines: list[tuple[int, str | bytes]]
+) -> list[_Judgement] | Exception:
+    """The piece's judgements, or the error of its first line that cannot be judged (raised
+    when the piece's turn comes, so that the error is the one of the first such line in the
+    file, as with one process)."""
+    try:
+        return [judge(n) for n in lines]
+    except Exception as error:  # noqa: BLE001 - raised in file order by the caller
+        return error
+
+
+def _pieces(
+    numbered: Iterable[tuple[int, str | bytes]],
+) -> Iterator[list[tuple[int, str | bytes]]]:
+    iterator = iter(numbered)
+    while piece := list(islice(iterator, _CHUNK)):
+        yield piece
+
+
+def _work(tasks: Any, results: Any, judge: _LineJudge) -> None:
+    """A worker: judge each piece it is given until it is given ``None``; a piece it cannot
+    judge goes back as ``None``, to be judged by the reader (who then meets the error)."""
+    while (task := tasks.get()) is not None:
+        piece, lines = task
+        try:
+            judged: list[_Judgement] | None = [judge(n) for n in lines]
+        except Exception:  # noqa: BLE001 - the reader judges the piece again and reports it
+            judged = None
+        results.put((piece, judged))
 
 
 def _without_bom(line: str | bytes) -> str | bytes:
