@@ -501,3 +501,12 @@ def test_a_common_order_is_given_only_where_every_queue_follows_it(data) -> None
         assert common is None
         return
     assert common == book.priority_order()
+
+
+@given(st.data())
+def test_queues_gives_every_queue_with_members_in_order(data) -> None:
+    ordering = data.draw(st.sampled_from([StandardOrdering(), RatioOrdering()]))
+    siblings = data.draw(st.booleans())
+    book = data.draw(queue_books(ordering=ordering, keep_siblings_together=siblings))
+    expected = [(q, book.queue(*q)) for q in book.queue_ids() if book.queue(*q)]
+    assert list(book.queues()) == expected

@@ -59,7 +59,12 @@ from edqueue.rules.events import (
     ReferralIssued,
 )
 from edqueue.rules.explain import Explanation, QueueSnapshot, Reason
-from edqueue.rules.ordering import OrderingPolicy, StandardOrdering, from_instant_key
+from edqueue.rules.ordering import (
+    BenefitTime,
+    OrderingPolicy,
+    StandardOrdering,
+    from_instant_key,
+)
 from edqueue.rules.policy import policy_date
 
 __all__ = ["QueueBook", "QueuePosition"]
@@ -76,6 +81,7 @@ _SHIFT = 60
 _MASK = (1 << _SHIFT) - 1
 _TIER_SHIFT = 2 * _SHIFT
 _TIME_OFFSET = 1 << 58
+_KEY_MASK = (1 << _TIER_SHIFT) - 1  # the (time, number) bits of a plain-mode element
 _TIER_OF = {int(tier): tier for tier in Tier}
 
 
@@ -231,6 +237,10 @@ class QueueBook:
         keep_siblings_together: bool = False,
     ) -> None:
         self._ordering: OrderingPolicy = ordering if ordering is not None else StandardOrdering()
+        self._submission_keyed = (
+            type(self._ordering) is StandardOrdering
+            and self._ordering.benefit_time is BenefitTime.SUBMISSION
+        )
         self._siblings = keep_siblings_together
         self._organizations: dict[str, Organization] = {}
         self._queues: dict[QueueId, _Queue] = {}
@@ -370,6 +380,16 @@ class QueueBook:
     def queue_ids(self) -> list[QueueId]:
         """Every queue, sorted by organization id and group key."""
         return sorted(self._queues, key=_queue_sort_key)
+
+    def queues(self) -> Iterator[tuple[QueueId, list[str]]]:
+        """Every queue that has members, with its numbers in order (:meth:`queue`), sorted
+        by organization id and group key as :meth:`queue_ids`: what an export of every
+        queue reads, without looking up each queue id again. O(Q log Q + N c)."""
+        merge, queues = self._ordering.merge, self._queues
+        for queue_id in sorted(self._queues, key=_queue_sort_key):
+            queue = queues[queue_id]
+            if queue.size:
+                yield queue_id, list(map(_number_of, merge(queue.tiers)))
 
     def free_places(self, organization_id: str, group: GroupKey) -> int:
         """Free places of one group now. O(1)."""
@@ -936,7 +956,18 @@ class QueueBook:
             return application.group_keys
         number = application.number
         self._applications[number] = application
-        before, after = self._placed.get(number), self._element(application)
+        before = self._placed.get(number)
+        if (
+            before is not None
+            and self._submission_keyed
+            and application.status is ApplicationStatus.ACTIVE
+            and application.submitted_at is previous.submitted_at
+        ):
+            # the standard ordering by submission keys by (submitted instant, number), which
+            # did not change: only the tier can (a benefit decided), so keep the key's bits
+            after: int | None = (application.tier << _TIER_SHIFT) | (before & _KEY_MASK)
+        else:
+            after = self._element(application)
         if after is None:
             self._placed.pop(number, None)
         else:
