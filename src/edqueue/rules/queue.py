@@ -152,9 +152,11 @@ class _Queue:
     and ``families`` are kept only when siblings stand together; in plain mode an active
     application stands in every queue it chose, at the element its ordering key gives."""
 
-    __slots__ = ("families", "members", "size", "tiers")
+    __slots__ = ("capacity", "families", "free", "members", "size", "tiers")
 
-    def __init__(self, siblings: bool = False) -> None:
+    def __init__(self, capacity: int = 0, free: int = 0, siblings: bool = False) -> None:
+        self.capacity = capacity  # the group's places, and how many of them are free
+        self.free = free
         self.tiers: dict[Tier, Any] = {}
         self.size = 0
         self.members: dict[str, tuple[Tier, _Element]] = {} if siblings else _NOTHING
@@ -244,8 +246,6 @@ class QueueBook:
         self._siblings = keep_siblings_together
         self._organizations: dict[str, Organization] = {}
         self._queues: dict[QueueId, _Queue] = {}
-        self._capacity: dict[QueueId, int] = {}
-        self._free: dict[QueueId, int] = {}
         for organization in organizations:
             if organization.id in self._organizations:
                 raise QueueError(
@@ -255,9 +255,9 @@ class QueueBook:
             self._organizations[organization.id] = organization
             for group in organization.groups:
                 queue_id = shared_queue_id(organization.id, group.key)  # the records' own
-                self._queues[queue_id] = _Queue(keep_siblings_together)
-                self._capacity[queue_id] = group.capacity
-                self._free[queue_id] = group.free_places
+                self._queues[queue_id] = _Queue(
+                    group.capacity, group.free_places, keep_siblings_together
+                )
         self._applications: dict[str, Application] = {}
         # plain mode: the tier and element of every application standing in its queues
         self._placed: dict[str, int] = {}
@@ -393,7 +393,7 @@ class QueueBook:
 
     def free_places(self, organization_id: str, group: GroupKey) -> int:
         """Free places of one group now. O(1)."""
-        return self._free[self._queue_id(organization_id, group)]
+        return self._queue(self._queue_id(organization_id, group)).free
 
     def length(self, organization_id: str, group: GroupKey) -> int:
         """How many applications stand in one queue. O(1)."""
@@ -738,19 +738,20 @@ class QueueBook:
         """``count`` places became free in a group (a child left). O(1)."""
         require_aware(at, "the time the place freed")
         queue_id = self._queue_id(organization_id, group)
-        if count < 1 or self._free[queue_id] + count > self._capacity[queue_id]:
+        queue = self._queues[queue_id]
+        if count < 1 or queue.free + count > queue.capacity:
             raise QueueError(
                 "queue.invalid_operation",
                 "free places cannot exceed the group's capacity; check the count",
             )
-        self._free[queue_id] += count
+        queue.free += count
         return [
             PlaceFreed(
                 at=at,
                 queues=(queue_id,),
                 organization_id=organization_id,
                 group=group,
-                free_places=self._free[queue_id],
+                free_places=queue.free,
                 count=count,
                 reason="place freed",
             )
@@ -779,10 +780,10 @@ class QueueBook:
                 "queue.not_in_queue",
                 f"application #{application.number} does not stand in this queue",
             )
-        if self._free[queue_id] < 1:
+        if self._queues[queue_id].free < 1:
             raise QueueError("queue.invalid_operation", "the group has no free place to refer")
         referred = application.with_status(ApplicationStatus.REFERRED)
-        self._free[queue_id] -= 1
+        self._queues[queue_id].free -= 1
         self._referrals[referral.id] = referral
         self._open_referral[application.number] = referral.id
         self._replace(referred)
@@ -843,7 +844,7 @@ class QueueBook:
         changed = application.with_status(status)
         queue_id = (closed.organization_id, closed.group)
         if status is ApplicationStatus.ACTIVE:
-            self._free[queue_id] += 1
+            self._queues[queue_id].free += 1
         self._referrals[closed.id] = closed
         self._open_referral.pop(application.number, None)
         self._replace(changed)
