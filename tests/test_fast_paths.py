@@ -147,18 +147,18 @@ def _reference_parse(line: str) -> Application:
     return schema._to_domain_by_field()
 
 
+def _error_result(error: EdqueueError) -> tuple[Any, ...]:
+    """An error as two ways of reading can be compared: its kind, code, message, notes."""
+    return (type(error).__name__, error.code, error.message, tuple(getattr(error, "__notes__", ())))
+
+
 def _result(parse: Any, line: str) -> tuple[Any, ...]:
     """What a parse gives, in a form two parses can be compared by: the record's every
     field as written, its times' zones, or the error's kind, code, message and notes."""
     try:
         application = parse(line)
     except EdqueueError as error:
-        return (
-            type(error).__name__,
-            error.code,
-            error.message,
-            tuple(getattr(error, "__notes__", ())),
-        )
+        return _error_result(error)
     return (
         application,
         dump_application(application),
@@ -319,12 +319,7 @@ def _organization_result(schema: OrganizationSchema, fast: bool) -> tuple[Any, .
     try:
         organization = schema.to_domain() if fast else schema._to_domain_by_field()
     except EdqueueError as error:
-        return (
-            type(error).__name__,
-            error.code,
-            error.message,
-            tuple(getattr(error, "__notes__", ())),
-        )
+        return _error_result(error)
     return (organization, dump_organization(organization), repr(organization))
 
 

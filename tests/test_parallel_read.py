@@ -54,31 +54,31 @@ def test_more_processes_give_the_result_of_one(jobs: int) -> None:
     assert alone.invalid >= 4 and alone.valid > 300
 
 
-@pytest.mark.usefixtures("small_pieces")
-def test_a_piece_a_worker_cannot_judge_is_judged_by_the_reader(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    organizations, lines = city(120)
-    reader = os.getpid()
-    judge = ic._LineJudge.__call__
+def fail_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every worker's judging raises; the reader's does not."""
+    reader, judge = os.getpid(), ic._LineJudge.__call__
 
     def in_the_reader_only(self: ic._LineJudge, numbered: tuple[int, str | bytes]) -> object:
         if os.getpid() != reader:
             raise RuntimeError("a worker's bug")
         return judge(self, numbered)
 
-    alone = ic.read_applications(lines, organizations, as_of=AS_OF)
     monkeypatch.setattr(ic._LineJudge, "__call__", in_the_reader_only)
-    assert ic.read_applications(lines, organizations, as_of=AS_OF, jobs=2) == alone
+
+
+def kill_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every worker dies at once."""
+    monkeypatch.setattr(ic, "_work", lambda *_: os._exit(3))
 
 
 @pytest.mark.usefixtures("small_pieces")
-def test_a_worker_that_dies_leaves_its_pieces_to_the_reader(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("sabotage", [fail_in_workers, kill_workers])
+def test_pieces_the_workers_do_not_judge_are_judged_by_the_reader(
+    sabotage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     organizations, lines = city(120)
     alone = ic.read_applications(lines, organizations, as_of=AS_OF)
-    monkeypatch.setattr(ic, "_work", lambda *_: os._exit(3))
+    sabotage(monkeypatch)
     assert ic.read_applications(lines, organizations, as_of=AS_OF, jobs=2) == alone
 
 
