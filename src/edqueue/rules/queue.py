@@ -309,8 +309,7 @@ class QueueBook:
                     book._queue(queue_id)  # raises queue.unknown_queue
                 book._stand_outside(number, queue_ids)
                 continue
-            tier, (moment, value) = tier_and_key(application)
-            element = (tier << _TIER_SHIFT) | ((moment + _TIME_OFFSET) << _SHIFT) | value
+            element = _pack(*tier_and_key(application))
             placed[number] = element
             for queue_id in queue_ids:
                 bucket = buckets.get(queue_id)
@@ -409,9 +408,7 @@ class QueueBook:
         Raises ``queue.not_in_queue`` when the application does not stand there (it did not
         choose the organization, or it is not active).
         """
-        application = self._applications.get(number)
-        if application is None:
-            application = self.application(number)  # raises queue.unknown_application
+        application = self.application(number)
         for queue_id in application.group_keys:
             if queue_id[0] == organization_id:
                 return self._position(application, queue_id)
@@ -431,15 +428,9 @@ class QueueBook:
         queue_id: QueueId,
         entry: tuple[Tier, _Element] | None = None,
     ) -> QueuePosition:
-        queue = self._queues.get(queue_id)
-        if queue is None:
-            queue = self._queue(queue_id)  # raises queue.unknown_queue
-        if entry is None and not self._siblings:  # _plain_entry, inline: positions are hot
-            placed = self._placed.get(application.number)
-            if placed is not None:
-                entry = (_TIER_OF[placed >> _TIER_SHIFT], placed)
-        elif entry is None:
-            entry = queue.members.get(application.number)
+        queue = self._queue(queue_id)
+        if entry is None:
+            entry = self._entry(queue, application)
         if entry is None:
             raise QueueError(
                 "queue.not_in_queue",
@@ -447,8 +438,7 @@ class QueueBook:
                 "it stands in no queue",
             )
         tier, element = entry
-        members = queue.tiers[tier]
-        rank = bisect_left(members, element) if type(members) is list else queue.rank(tier, element)
+        rank = queue.rank(tier, element)
         ahead = self._ordering.ahead(tier, rank, queue.counts())
         every_tier = dict.fromkeys(_TIERS, 0)
         every_tier.update(ahead)
