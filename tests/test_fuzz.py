@@ -36,7 +36,7 @@ from hypothesis_jsonschema import from_schema
 
 from edqueue.errors import EdqueueError, IinError, PhoneError, all_codes
 from edqueue.generate import BROKEN_CODES, generate_applications, generate_organizations
-from edqueue.interchange import ReadResult, read_applications
+from edqueue.interchange import ReadResult, rank_applications, read_applications
 from edqueue.models import (
     KAZAKHSTAN,
     Application,
@@ -49,6 +49,7 @@ from edqueue.models import (
     PmpkConclusion,
     ReferralPreference,
 )
+from edqueue.rules import QueueBook
 from edqueue.sample import seed_application, shakhtinsk_organizations
 from edqueue.schemas import (
     dump_application,
@@ -666,6 +667,20 @@ def test_read_applications_keeps_every_valid_line_and_reports_every_other(
             assert len(codes) == 1 and codes[0] in BROKEN_CODES
         else:
             assert len(codes) == 1 and codes[0] in CODES
+
+
+@given(applications_files())
+def test_ranking_a_file_gives_the_queues_of_the_book_of_its_valid_lines(
+    entries: list[Entry],
+) -> None:
+    """rank_applications keeps only each line's queue entry: the same queues, errors and
+    counts as read_applications and QueueBook.build."""
+    lines = [render(entry) for entry in entries]
+    read = read_applications(lines, CITY, as_of=AS_OF)
+    ranking = rank_applications(lines, CITY, as_of=AS_OF)
+    book = QueueBook.build(CITY, read.applications)
+    assert [(q, list(numbers)) for q, numbers in ranking.queues] == list(book.queues())
+    assert (ranking.errors, ranking.read, ranking.valid) == (read.errors, read.read, read.valid)
 
 
 def test_a_line_nested_too_deep_is_reported_with_its_line_number() -> None:

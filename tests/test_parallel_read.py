@@ -134,3 +134,26 @@ def dump_organization(organization: object) -> dict:
     from edqueue.schemas import dump_organization as dump
 
     return dump(organization)  # type: ignore[arg-type]
+
+
+def a_second_application(lines: list[str]) -> str:
+    """Another live application for the child of the file's first active one."""
+    data = json.loads(next(line for line in lines if '"status": "active"' in line))
+    data["number"] = "9" + data["number"]
+    return json.dumps(data, ensure_ascii=False)
+
+
+@pytest.mark.usefixtures("small_pieces")
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_ranking_without_the_records_gives_the_queues_of_the_book(jobs: int) -> None:
+    organizations, lines = city()
+    lines.append(a_second_application(lines))
+    read = ic.read_applications(lines, organizations, as_of=AS_OF)
+    book = ic.build_book(read.applications, organizations)
+    ranking = ic.rank_applications(lines, organizations, as_of=AS_OF, jobs=jobs)
+    assert list(ranking.text()) == list(ic.rank_text(book))
+    assert list(ranking.lines()) == list(ic.rank_lines(book))
+    assert (ranking.errors, ranking.read, ranking.valid) == (read.errors, read.read, read.valid)
+    codes = {code for error in read.errors for code, _ in error.errors}
+    assert {"queue.duplicate_number", "eligibility.second_active_application"} <= codes
+    assert ranking.invalid == read.invalid == 5

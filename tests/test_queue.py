@@ -26,7 +26,7 @@ from edqueue import (
     Referral,
     Tier,
 )
-from edqueue.rules import QueueBook, RatioOrdering, StandardOrdering, diff, rank
+from edqueue.rules import BenefitTime, QueueBook, RatioOrdering, StandardOrdering, diff, rank
 from edqueue.rules import queue as queue_module
 from edqueue.sample import seed_application, shakhtinsk_organizations
 from edqueue.testing import applications, benefit_claims, queue_books
@@ -510,3 +510,52 @@ def test_queues_gives_every_queue_with_members_in_order(data) -> None:
     book = data.draw(queue_books(ordering=ordering, keep_siblings_together=siblings))
     expected = [(q, book.queue(*q)) for q in book.queue_ids() if book.queue(*q)]
     assert list(book.queues()) == expected
+
+
+@given(st.data())
+def test_ranked_queues_from_entries_alone_are_the_built_books_queues(data) -> None:
+    """What ``edqueue rank`` writes without keeping the records equals the book's queues."""
+    ordering = data.draw(
+        st.sampled_from(
+            [
+                StandardOrdering(),
+                StandardOrdering(benefit_time=BenefitTime.VERIFICATION),
+                RatioOrdering(),
+            ]
+        )
+    )
+    crowded = data.draw(st.booleans())  # one organization, one birth year: long queues
+    book = data.draw(
+        queue_books(
+            ordering=ordering,
+            max_applications=40,
+            max_organizations=1 if crowded else 3,
+            birth_years=(2021,) if crowded else (2021, 2022),
+        )
+    )
+    organizations = list(book.organizations.values())
+    verified = benefit_claims(statuses=(BenefitStatus.VERIFIED,))
+    records = [  # half with a verified benefit: the tiers mix, and RatioOrdering interleaves
+        book.application(n).replace(benefit=data.draw(verified))
+        if data.draw(st.booleans())
+        else book.application(n)
+        for n in book.numbers()
+    ]
+    active = [a for a in records if a.status is ApplicationStatus.ACTIVE]
+    entries = [(queue_module.queue_entry(a, ordering), a.group_keys) for a in active]
+    built = QueueBook.build(organizations, records, ordering=ordering)
+    ranked = list(queue_module.ranked_queues(organizations, entries, ordering))
+    assert ranked == list(built.queues())
+    assert sum(len(numbers) for _, numbers in ranked) == sum(len(a.group_keys) for a in active)
+
+
+def test_ranked_queues_refuse_what_the_book_refuses() -> None:
+    organizations = shakhtinsk_organizations()
+    stranger = attrs.evolve(seed_application(), choices=(Choice("no-such-org", "ru"),))
+    entry = queue_module.queue_entry(stranger, StandardOrdering())
+    with pytest.raises(QueueError) as caught:
+        list(queue_module.ranked_queues(organizations, [(entry, stranger.group_keys)]))
+    assert caught.value.code == "queue.unknown_queue"
+    with pytest.raises(QueueError) as caught:
+        list(queue_module.ranked_queues([*organizations, organizations[0]], []))
+    assert caught.value.code == "queue.invalid_operation"

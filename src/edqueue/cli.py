@@ -28,12 +28,13 @@ from typing import IO, Any
 from edqueue import __version__
 from edqueue.errors import EdqueueError, InputError
 from edqueue.interchange import (
+    LineError,
     ReadResult,
     allocate_book,
     allocation_lines,
     build_book,
     queue_fields,
-    rank_text,
+    rank_applications,
     read_applications,
 )
 from edqueue.models import KAZAKHSTAN, Organization
@@ -133,16 +134,25 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read(args: argparse.Namespace) -> tuple[list[Organization], ReadResult, datetime]:
+def _inputs(args: argparse.Namespace) -> tuple[list[Organization], datetime, Iterator[bytes]]:
+    """The organizations, the ``--as-of`` time and the lines of the applications file."""
     organizations = _organizations(_path(args.organizations))
     as_of = _as_of(args.as_of)
-    lines = _lines(_path(args.applications), progress=sys.stderr.isatty())
+    return organizations, as_of, _lines(_path(args.applications), progress=sys.stderr.isatty())
+
+
+def _read(args: argparse.Namespace) -> tuple[list[Organization], ReadResult, datetime]:
+    organizations, as_of, lines = _inputs(args)
     result = read_applications(lines, organizations, as_of=as_of, jobs=args.jobs)
-    for error in result.errors:
-        _emit(error.to_json(), sys.stderr)
-    summary = {"read": result.read, "valid": result.valid, "invalid": result.invalid}
-    _emit({"summary": summary}, sys.stderr)
+    _report(result.errors, result.read, result.valid)
     return organizations, result, as_of
+
+
+def _report(errors: Sequence[LineError], read: int, valid: int) -> None:
+    """Each broken line, then the counts, on stderr."""
+    for error in errors:
+        _emit(error.to_json(), sys.stderr)
+    _emit({"summary": {"read": read, "valid": valid, "invalid": len(errors)}}, sys.stderr)
 
 
 def _emit(record: dict[str, Any], stream: IO[str]) -> None:
@@ -181,11 +191,16 @@ def _status(result: ReadResult) -> int:
 
 
 def _rank(args: argparse.Namespace) -> int:
-    book, result, _ = _book(args)
+    """The queues of the book the other commands build, from each valid line's queue entry
+    alone (``rank_applications``): the records are not kept, nor sent back by workers."""
+    with _collector_paused():
+        organizations, as_of, lines = _inputs(args)
+        ranking = rank_applications(lines, organizations, as_of=as_of, jobs=args.jobs)
+    _report(ranking.errors, ranking.read, ranking.valid)
     write = sys.stdout.write
-    for line in rank_text(book):  # the text of `_emit` for each of rank_lines, made faster
+    for line in ranking.text():  # the text of `_emit` for each of its lines, made faster
         write(line + "\n")
-    return _status(result)
+    return 1 if ranking.invalid else 0
 
 
 def _allocate(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import queue
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -27,7 +27,15 @@ from typing import Any
 import attrs
 
 from edqueue.errors import EdqueueError, InputError
-from edqueue.models import KAZAKHSTAN, Application, Organization, number_order, require_aware
+from edqueue.models import (
+    KAZAKHSTAN,
+    Application,
+    ApplicationStatus,
+    Organization,
+    number_order,
+    require_aware,
+)
+from edqueue.models.applications import shared_queue_id
 from edqueue.rules import (
     KAZAKHSTAN_POLICY,
     AllocationRound,
@@ -36,18 +44,23 @@ from edqueue.rules import (
     QueueBook,
     QueueId,
     ReferralDesk,
+    StandardOrdering,
 )
 from edqueue.rules.eligibility import violations
+from edqueue.rules.ordering import instant_key
+from edqueue.rules.queue import queue_entry, ranked_queues
 from edqueue.schemas import read_application
 
 __all__ = [
     "NOT_FOR_EXPORTS",
     "LineError",
+    "Ranking",
     "ReadResult",
     "allocate_book",
     "allocation_lines",
     "build_book",
     "queue_fields",
+    "rank_applications",
     "rank_lines",
     "rank_text",
     "read_applications",
@@ -99,6 +112,34 @@ class ReadResult:
         return len(self.errors)
 
 
+@attrs.frozen
+class Ranking:
+    """Every queue's order from an applications file (:func:`rank_applications`), the
+    broken lines and counts: what ``edqueue rank`` writes, without the records.
+
+    ``queues`` holds each queue that has members, with its numbers in order, sorted by
+    organization id and group key, as :meth:`QueueBook.queues
+    <edqueue.rules.QueueBook.queues>` gives them."""
+
+    queues: tuple[tuple[QueueId, tuple[str, ...]], ...]
+    errors: tuple[LineError, ...]
+    read: int
+    valid: int
+
+    @property
+    def invalid(self) -> int:
+        """How many non-blank lines were not used."""
+        return len(self.errors)
+
+    def lines(self) -> Iterator[dict[str, Any]]:
+        """The lines of :func:`rank_lines`, as dicts."""
+        return _queue_lines(self.queues)
+
+    def text(self) -> Iterator[str]:
+        """The lines of :func:`rank_text`: what ``edqueue rank`` prints."""
+        return _queue_text(self.queues)
+
+
 def _message(error: EdqueueError) -> str:
     notes = [n for n in getattr(error, "__notes__", []) if isinstance(n, str)]
     return error.message + "".join(f" ({note})" for note in notes)
@@ -130,6 +171,56 @@ def read_applications(
     the platform can fork; else, and for ``jobs`` = 1, all in this one): the same result,
     since every line is judged alone and the judgements are then taken in file order.
     """
+    kept, errors, read = _judged(lines, organizations, as_of, policy, jobs, _itself)
+    return ReadResult(tuple(kept), errors, read)
+
+
+def rank_applications(
+    lines: Iterable[str | bytes],
+    organizations: Sequence[Organization],
+    *,
+    as_of: datetime,
+    policy: Policy = KAZAKHSTAN_POLICY,
+    ordering: OrderingPolicy | None = None,
+    jobs: int = 1,
+) -> Ranking:
+    """Every queue's order from the lines of an applications file: the queues of
+    ``QueueBook.build`` over :func:`read_applications`' valid applications, and its errors
+    and counts, without keeping the records (what ``edqueue rank`` does).
+
+    Every line is judged exactly as :func:`read_applications` judges it; of each valid
+    application only its queue entry (``edqueue.rules.queue.queue_entry``) and its
+    queues are kept, so with ``jobs`` > 1 a worker sends back a few integers a line instead
+    of the records. Raises as :func:`read_applications`, and as ``QueueBook`` for
+    ``organizations`` that name an organization twice (``queue.invalid_operation``).
+
+    >>> from datetime import datetime
+    >>> from edqueue.models import KAZAKHSTAN
+    >>> from edqueue.sample import seed_application, shakhtinsk_organizations
+    >>> from edqueue.schemas import dump_application
+    >>> line = json.dumps(dump_application(seed_application()))
+    >>> ranking = rank_applications([line], shakhtinsk_organizations(),
+    ...                             as_of=datetime(2024, 6, 23, 9, tzinfo=KAZAKHSTAN))
+    >>> [(queue_id[0], numbers) for queue_id, numbers in ranking.queues]
+    [('shakhtinsk-karlygash', ('1292583',)), ('shakhtinsk-saltanat', ('1292583',))]
+    """
+    order = ordering if ordering is not None else StandardOrdering()
+    entries = _Entries(organizations, order)
+    kept, errors, read = _judged(lines, organizations, as_of, policy, jobs, entries)
+    queues = ranked_queues(organizations, entries.standing(kept), order)
+    return Ranking(tuple((q, tuple(numbers)) for q, numbers in queues), errors, read, len(kept))
+
+
+def _judged(
+    lines: Iterable[str | bytes],
+    organizations: Sequence[Organization],
+    as_of: datetime,
+    policy: Policy,
+    jobs: int,
+    keep: Callable[[Application], Any],
+) -> tuple[list[Any], tuple[LineError, ...], int]:
+    """What ``keep`` gives of each valid application in file order, the errors in line
+    order, and how many lines were read."""
     require_aware(as_of, "the --as-of time")
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise InputError("input.argument", f"jobs is a whole number >= 1, got {jobs!r}")
@@ -137,6 +228,7 @@ def read_applications(
         {organization.id: organization for organization in organizations},
         policy.at(as_of),
         as_of,
+        keep,
     )
     numbered = _numbered(lines)
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
@@ -146,16 +238,59 @@ def read_applications(
     return _result(judgements)
 
 
-_Judgement = LineError | tuple[int, Application, tuple[tuple[str, str], ...]]
-"""What one line gives alone: a :class:`LineError`, or (line, application, the reasons it
-may not enter, if any)."""
+_Live = tuple[str, int]
+"""A live application's child (IIN in clear: it never leaves the reader's processes) and
+submission instant (:func:`~edqueue.rules.ordering.instant_key`)."""
+
+_Judgement = LineError | tuple[int, str, tuple[tuple[str, str], ...], _Live | None, Any]
+"""What one line gives alone: a :class:`LineError`, or (line, number, the reasons it may
+not enter, the child and instant if the application is live, what the reader keeps of it)."""
+
+
+def _itself(application: Application) -> Application:
+    return application
+
+
+class _Entries:
+    """What :func:`rank_applications` keeps of an application: ``None`` if it stands in no
+    queue (it is not active), else its queue entry and its queues, each as its index in
+    the organizations' queues (a few small integers to send back from a worker)."""
+
+    def __init__(self, organizations: Sequence[Organization], ordering: OrderingPolicy) -> None:
+        self.ordering = ordering
+        self.queue_ids = [shared_queue_id(o.id, g.key) for o in organizations for g in o.groups]
+        self.index = {queue_id: i for i, queue_id in enumerate(self.queue_ids)}
+
+    def __call__(self, application: Application) -> tuple[int, tuple[int | QueueId, ...]] | None:
+        if application.status is not ApplicationStatus.ACTIVE:
+            return None
+        index = self.index
+        # a queue of no organization (never in a valid line) goes as itself, for the error
+        queues = tuple(index.get(q, q) for q in application.group_keys)
+        return queue_entry(application, self.ordering), queues
+
+    def standing(
+        self, kept: Iterable[tuple[int, tuple[int | QueueId, ...]] | None]
+    ) -> Iterator[tuple[int, list[QueueId]]]:
+        """The applications that stand in queues: their entries and queue ids."""
+        queue_ids = self.queue_ids
+        for entry in kept:
+            if entry is not None:
+                element, queues = entry
+                yield element, [queue_ids[q] if type(q) is int else q for q in queues]  # type: ignore[misc]
 
 
 class _LineJudge:
     """Judges one numbered line alone: its shape, its records, each eligibility rule."""
 
-    def __init__(self, by_id: dict[str, Organization], values: Any, as_of: datetime) -> None:
-        self.by_id, self.values = by_id, values
+    def __init__(
+        self,
+        by_id: dict[str, Organization],
+        values: Any,
+        as_of: datetime,
+        keep: Callable[[Application], Any],
+    ) -> None:
+        self.by_id, self.values, self.keep = by_id, values, keep
         self.on = as_of.astimezone(KAZAKHSTAN).date()  # as check_eligibility takes the day
         self.made: dict[Any, Any] = {}  # records shared within this file (read_application)
 
@@ -170,7 +305,10 @@ class _LineJudge:
             for v in violations(application, self.by_id, self.values, self.on)
             if v.code not in NOT_FOR_EXPORTS
         )
-        return index, application, found
+        live = None
+        if application.status.value in _LIVE:
+            live = (application.child.iin.reveal(), instant_key(application.submitted_at))
+        return index, application.number, found, live, self.keep(application)
 
 
 def _numbered(lines: Iterable[str | bytes]) -> Iterator[tuple[int, str | bytes]]:
@@ -182,10 +320,17 @@ def _numbered(lines: Iterable[str | bytes]) -> Iterator[tuple[int, str | bytes]]
             yield index, line
 
 
-def _result(judgements: Iterable[_Judgement]) -> ReadResult:
+_Kept = dict[str, tuple[int, _Live | None, Any]]
+"""The valid lines so far, by number: (line, child and instant if live, what is kept)."""
+
+
+def _result(
+    judgements: Iterable[_Judgement],
+) -> tuple[list[Any], tuple[LineError, ...], int]:
     """The lines' judgements, in file order, with what only the whole file shows: a number
-    given twice, a second live application for one child."""
-    kept: dict[str, tuple[int, Application]] = {}
+    given twice, a second live application for one child. Gives what is kept of each
+    valid line in file order, the errors in line order, and how many lines were read."""
+    kept: _Kept = {}
     errors: list[LineError] = []
     read = 0
     for judgement in judgements:
@@ -193,22 +338,22 @@ def _result(judgements: Iterable[_Judgement]) -> ReadResult:
         if isinstance(judgement, LineError):
             errors.append(judgement)
             continue
-        index, application, found = judgement
-        if application.number in kept:
+        index, number, found, live, payload = judgement
+        if number in kept:
             found += (
                 (
                     "queue.duplicate_number",
-                    f"application #{application.number} is also on line "
-                    f"{kept[application.number][0]}; each number appears once",
+                    f"application #{number} is also on line {kept[number][0]}; each number "
+                    "appears once",
                 ),
             )
         if found:
-            errors.append(LineError(index, application.number, found))
+            errors.append(LineError(index, number, found))
             continue
-        kept[application.number] = (index, application)
+        kept[number] = (index, live, payload)
     errors += _second_applications(kept)
-    valid = tuple(a for _, a in kept.values())
-    return ReadResult(valid, tuple(sorted(errors, key=lambda e: e.line)), read)
+    valid = [payload for _, _, payload in kept.values()]
+    return valid, tuple(sorted(errors, key=lambda e: e.line)), read
 
 
 _CHUNK = 256  # lines per piece of work: about 20 ms of checking
@@ -310,24 +455,25 @@ def _without_bom(line: str | bytes) -> str | bytes:
     return line.removeprefix("\ufeff")
 
 
-def _second_applications(kept: dict[str, tuple[int, Application]]) -> list[LineError]:
+def _second_applications(kept: _Kept) -> list[LineError]:
     """A child has one live application: the earliest submitted stays, the others go."""
-    by_child: dict[str, list[tuple[int, Application]]] = {}
-    for line, application in kept.values():
-        if application.status.value in _LIVE:
-            by_child.setdefault(application.child.iin.reveal(), []).append((line, application))
+    by_child: dict[str, list[tuple[int, str, int]]] = {}
+    for number, (line, live, _) in kept.items():
+        if live is not None:
+            child, moment = live
+            by_child.setdefault(child, []).append((moment, number, line))
     errors: list[LineError] = []
     for group in by_child.values():
         if len(group) < 2:
             continue
-        group.sort(key=lambda item: (item[1].submitted_instant, number_order(item[1].number)))
-        first = group[0][1].number
-        for line, application in group[1:]:
-            del kept[application.number]
+        group.sort(key=lambda item: (item[0], number_order(item[1])))
+        first = group[0][1]
+        for _, number, line in group[1:]:
+            del kept[number]
             errors.append(
                 LineError(
                     line,
-                    application.number,
+                    number,
                     (
                         (
                             "eligibility.second_active_application",
@@ -365,9 +511,13 @@ def queue_fields(queue_id: QueueId) -> dict[str, Any]:
 def rank_lines(book: QueueBook) -> Iterator[dict[str, Any]]:
     """Every application in every queue it stands in, sorted by organization id, birth
     year, language, queue and position: the lines of ``edqueue rank``. O(Q log Q)."""
-    for queue_id in book.queue_ids():
+    return _queue_lines(book.queues())
+
+
+def _queue_lines(queues: Iterable[tuple[QueueId, Sequence[str]]]) -> Iterator[dict[str, Any]]:
+    for queue_id, numbers in queues:
         fields = queue_fields(queue_id)
-        for position, number in enumerate(book.queue(*queue_id), start=1):
+        for position, number in enumerate(numbers, start=1):
             yield {**fields, "position": position, "number": number}
 
 
@@ -381,7 +531,11 @@ def rank_text(book: QueueBook) -> Iterator[str]:
     Each queue's fields are written once, not once per line: the 380,000 lines of 200,000
     applications of the national file take 0.3 s besides reading the queues, instead of
     1.5 s as a dict and ``json.dumps`` each."""
-    for (organization_id, key), numbers in book.queues():
+    return _queue_text(book.queues())
+
+
+def _queue_text(queues: Iterable[tuple[QueueId, Sequence[str]]]) -> Iterator[str]:
+    for (organization_id, key), numbers in queues:
         head = (
             f'{{"organization": {_json_string(organization_id)}, "birth_year": '
             f'{int(key.birth_year)}, "language": {_json_string(key.language.code)}, "queue": '

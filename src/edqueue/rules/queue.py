@@ -37,6 +37,7 @@ from edqueue.models import (
     ApplicationStatus,
     BenefitClaim,
     Choice,
+    Group,
     GroupKey,
     Organization,
     Referral,
@@ -93,6 +94,80 @@ def _pack(tier: Tier, key: tuple[int, int]) -> int:
 def _tier_members(elements: list[int]) -> Any:
     """A tier of sorted ``elements``: the list itself while short, else a ``SortedList``."""
     return elements if len(elements) <= _SMALL else SortedList(elements)
+
+
+def _by_tier(elements: list[int]) -> Iterator[tuple[Tier, list[int]]]:
+    """Sorted, non-empty plain-mode ``elements`` cut into their tiers (the list itself when
+    they share one tier)."""
+    first, last = elements[0] >> _TIER_SHIFT, elements[-1] >> _TIER_SHIFT
+    if first == last:
+        yield _TIER_OF[first], elements
+        return
+    start = 0
+    for level in range(first, last + 1):
+        end = bisect_left(elements, (level + 1) << _TIER_SHIFT, start)
+        if end > start:
+            yield _TIER_OF[level], elements[start:end]
+        start = end
+
+
+def _groups(
+    organizations: Iterable[Organization],
+) -> Iterator[tuple[Organization, Group, QueueId]]:
+    """Each group of ``organizations`` with its queue id (the records' own shared tuple).
+    Raises ``queue.invalid_operation`` for an organization given twice."""
+    seen: set[str] = set()
+    for organization in organizations:
+        if organization.id in seen:
+            raise QueueError(
+                "queue.invalid_operation",
+                f"organization {organization.id!r} is given twice; give each once",
+            )
+        seen.add(organization.id)
+        for group in organization.groups:
+            yield organization, group, shared_queue_id(organization.id, group.key)
+
+
+def _unknown_queue(queue_id: QueueId) -> QueueError:
+    return QueueError(
+        "queue.unknown_queue",
+        f"{queue_id[0]!r} has no group {queue_id[1].label_ru!r} in this queue book",
+    )
+
+
+def queue_entry(application: Application, ordering: OrderingPolicy) -> int:
+    """The one int that orders ``application`` in each of its queues under ``ordering``: its
+    tier above its ``(time, number)`` key, as a :class:`QueueBook` keeps it. With
+    :func:`ranked_queues`, what a reader that does not keep the records (``edqueue rank``)
+    needs of each application."""
+    return _pack(*ordering.tier_and_key(application))
+
+
+def ranked_queues(
+    organizations: Iterable[Organization],
+    entries: Iterable[tuple[int, Iterable[QueueId]]],
+    ordering: OrderingPolicy | None = None,
+) -> Iterator[tuple[QueueId, list[str]]]:
+    """``QueueBook.build(organizations, applications, ordering=ordering).queues()`` from
+    each active application's :func:`queue_entry` and :attr:`~Application.group_keys`
+    alone: the same queues, in the same order, with the same numbers, and the same errors
+    (``queue.invalid_operation``, ``queue.unknown_queue``). O(N c + Q n log n).
+
+    The caller gives only active applications, each number once (as the book's
+    ``queue.duplicate_number`` requires)."""
+    merge = (ordering if ordering is not None else StandardOrdering()).merge
+    buckets: dict[QueueId, list[int]] = {q: [] for _, _, q in _groups(organizations)}
+    for element, queue_ids in entries:
+        for queue_id in queue_ids:
+            bucket = buckets.get(queue_id)
+            if bucket is None:
+                raise _unknown_queue(queue_id)
+            bucket.append(element)
+    for queue_id in sorted(buckets, key=_queue_sort_key):
+        elements = buckets[queue_id]
+        if elements:
+            elements.sort()
+            yield queue_id, list(map(_number_of, merge(dict(_by_tier(elements)))))
 
 
 def _tier_of(element: int) -> Tier:
@@ -246,18 +321,11 @@ class QueueBook:
         self._siblings = keep_siblings_together
         self._organizations: dict[str, Organization] = {}
         self._queues: dict[QueueId, _Queue] = {}
-        for organization in organizations:
-            if organization.id in self._organizations:
-                raise QueueError(
-                    "queue.invalid_operation",
-                    f"organization {organization.id!r} is given twice; give each once",
-                )
+        for organization, group, queue_id in _groups(organizations):
             self._organizations[organization.id] = organization
-            for group in organization.groups:
-                queue_id = shared_queue_id(organization.id, group.key)  # the records' own
-                self._queues[queue_id] = _Queue(
-                    group.capacity, group.free_places, keep_siblings_together
-                )
+            self._queues[queue_id] = _Queue(
+                group.capacity, group.free_places, keep_siblings_together
+            )
         self._applications: dict[str, Application] = {}
         # plain mode: the tier and element of every application standing in its queues
         self._placed: dict[str, int] = {}
@@ -323,16 +391,8 @@ class QueueBook:
             queue = queues[queue_id]
             elements.sort()  # an element packs its tier above its key: by tier, then by key
             queue.size = len(elements)
-            first, last = elements[0] >> _TIER_SHIFT, elements[-1] >> _TIER_SHIFT
-            if first == last:
-                queue.tiers[_TIER_OF[first]] = _tier_members(elements)
-                continue
-            start = 0
-            for level in range(first, last + 1):
-                end = bisect_left(elements, (level + 1) << _TIER_SHIFT, start)
-                if end > start:
-                    queue.tiers[_TIER_OF[level]] = _tier_members(elements[start:end])
-                start = end
+            for tier, members in _by_tier(elements):
+                queue.tiers[tier] = _tier_members(members)
         return book
 
     # --- reading ------------------------------------------------------------------------
@@ -595,10 +655,7 @@ class QueueBook:
         try:
             return self._queues[queue_id]
         except KeyError:
-            raise QueueError(
-                "queue.unknown_queue",
-                f"{queue_id[0]!r} has no group {queue_id[1].label_ru!r} in this queue book",
-            ) from None
+            raise _unknown_queue(queue_id) from None
 
     # --- commands -----------------------------------------------------------------------
 
