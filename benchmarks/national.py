@@ -85,7 +85,7 @@ class Settings:
         scale = _env_float("BENCH_SCALE", 1.0)
         applications = max(1_000, round(1_000_000 * scale))
         rank = os.environ.get("BENCH_RANK_LINES", "")
-        rank_lines = applications if rank == "all" else _env_int("BENCH_RANK_LINES", 200_000)
+        rank_lines = applications if rank in {"", "all"} else _env_int("BENCH_RANK_LINES", 0)
         return cls(
             scale=scale,
             applications=applications,
@@ -148,9 +148,9 @@ def city_files(settings: Settings) -> CityFiles:
     before timing anything.
 
     The file holds the first ``rank_lines`` applications of the national instance, all that
-    row 6 reads: the generator is prefix-stable ("the first n applications of a long run
-    are those of a run of n"), so they are the first lines of the 1,000,000-line file, which
-    ``BENCH_RANK_LINES=all`` writes."""
+    row 6 reads: the whole national file by default; with ``BENCH_RANK_LINES=n`` its first
+    n lines, since the generator is prefix-stable ("the first n applications of a long run
+    are those of a run of n")."""
     lines = settings.rank_lines
     directory = settings.cache / f"national-{settings.organizations}-{lines}"
     files = CityFiles(directory / "organizations.json", directory / "applications.jsonl")

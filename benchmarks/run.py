@@ -7,7 +7,7 @@
 Rows: ``build``, ``position``, ``event``, ``allocate``, ``matching``, ``rank``, ``memory``.
 Environment knobs (defaults in brackets): ``BENCH_SCALE`` [1.0] scales applications
 (1,000,000), organizations (10,000), free places (100,000) and, below 0.1, the matching
-instance (10,000 / 1,000 groups); ``BENCH_RANK_LINES`` [200000, or ``all``] lines given
+instance (10,000 / 1,000 groups); ``BENCH_RANK_LINES`` [``all``, or a number] lines given
 to ``edqueue rank``; ``BENCH_REPEATS`` [3]; ``BENCH_EVENTS`` [2000] events of each kind;
 ``BENCH_POSITIONS`` [10000]; ``BENCH_MATCHING_TIMEOUT`` [120] seconds;
 ``BENCH_RANK_REPEATS`` [1]; ``BENCH_RANK_JOBS`` [2] (``edqueue rank --jobs``);
@@ -582,7 +582,7 @@ def row_rank(settings: nat.Settings, files: nat.CityFiles) -> list[Row]:
                 f"and with --jobs=1); both are processes (interpreter start, reading, writing "
                 f"the JSON Lines to a file included); with --jobs=1, one process: "
                 f"{fmt(alone, 's')} ({alone / min(base):.2f}x the baseline); set "
-                "BENCH_RANK_LINES=all for the whole file, BENCH_RANK_JOBS for --jobs"
+                "BENCH_RANK_LINES=n for the first n lines only, BENCH_RANK_JOBS for --jobs"
             ],
             details={
                 "edqueue_runs": edq,

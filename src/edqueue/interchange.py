@@ -277,7 +277,7 @@ class _Entries:
         for entry in kept:
             if entry is not None:
                 element, queues = entry
-                yield element, [queue_ids[q] if type(q) is int else q for q in queues]  # type: ignore[misc]
+                yield element, [queue_ids[q] if isinstance(q, int) else q for q in queues]
 
 
 class _LineJudge:
