@@ -232,9 +232,11 @@ def test_serial_dictatorship_in_the_common_order_is_the_allocation(
     drawn: tuple[AllocationProblem, list[str]], data: st.DataObject
 ) -> None:
     problem, order = drawn
-    # the order may leave participants out (they come after, by number) or name others
+    # the order may leave participants out (they come after, by number), name others, or
+    # name one again (only its first time counts)
     cut = data.draw(st.integers(0, len(order)))
-    given = [*order[:cut], "not-a-participant"]
+    again = data.draw(st.lists(st.sampled_from(order[:cut]), max_size=3)) if cut else []
+    given = [*order[:cut], *again, "not-a-participant"]
     expected = ref.serial_dictatorship(
         [*order[:cut], *sorted(order[cut:], key=number_order)], problem.choices, problem.places
     )
@@ -242,6 +244,18 @@ def test_serial_dictatorship_in_the_common_order_is_the_allocation(
     assert dict(got.assignment) == expected
     if cut == len(order):
         assert list(got.assignment.items()) == list(allocate(problem).assignment.items())
+
+
+def test_an_application_the_order_gives_twice_does_not_hide_one_it_leaves_out() -> None:
+    """#1 comes again when its group is full; #2, left out of the order, still gets a place."""
+    first, second = queue_ids(2)
+    problem = AllocationProblem(
+        choices={"1": (first,), "2": (second,)},
+        queues={first: ("1",), second: ("2",)},
+        places={first: 1, second: 1},
+    )
+    got = serial_dictatorship(problem, ["1", "1"])
+    assert dict(got.assignment) == {"1": first, "2": second}
 
 
 @given(problems(), st.data())

@@ -36,6 +36,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from typing import Any, Literal
 
 import attrs
@@ -98,6 +99,12 @@ class AllocationProblem:
     choices: Mapping[str, tuple[QueueId, ...]] = attrs.field(converter=_choices)
     queues: Mapping[QueueId, tuple[str, ...]] = attrs.field(converter=_queues)
     places: Mapping[QueueId, int] = attrs.field(converter=_places)
+    # worked out with the checks: the queues in a list, each choice as its index there and
+    # the places by index, so that serial_dictatorship indexes a list instead of hashing
+    # (organization id, group key) tuples, millions of times in a national round
+    _queue_ids: tuple[QueueId, ...] = attrs.field(init=False, repr=False, eq=False)
+    _indexed: dict[str, tuple[int, ...]] = attrs.field(init=False, repr=False, eq=False)
+    _free: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         for queue_id in self.places:
@@ -106,33 +113,41 @@ class AllocationProblem:
                     "allocation.unknown_queue",
                     f"places are given for {_queue_label(queue_id)}, which has no queue",
                 )
-        members: dict[QueueId, frozenset[str]] = {}
-        for queue_id, order in self.queues.items():
-            members[queue_id] = frozenset(order)
-            if len(members[queue_id]) != len(order):
+        members: dict[QueueId, tuple[int, frozenset[str]]] = {}
+        for index, (queue_id, order) in enumerate(self.queues.items()):
+            queue = frozenset(order)
+            if len(queue) != len(order):
                 raise AllocationError(
                     "allocation.duplicate",
                     f"the queue of {_queue_label(queue_id)} lists an application twice",
                 )
+            members[queue_id] = (index, queue)
+        indexed: dict[str, tuple[int, ...]] = {}
         for number, chosen in self.choices.items():
             if len(set(chosen)) != len(chosen):
                 raise AllocationError(
                     "allocation.duplicate", f"application #{number} chose one group twice"
                 )
+            indexes = []
             for queue_id in chosen:
-                queue = members.get(queue_id)
-                if queue is None:
+                member = members.get(queue_id)
+                if member is None:
                     raise AllocationError(
                         "allocation.unknown_queue",
                         f"application #{number} chose {_queue_label(queue_id)}, "
                         "which has no queue in this round",
                     )
-                if number not in queue:
+                if number not in member[1]:
                     raise AllocationError(
                         "allocation.not_in_queue",
                         f"application #{number} chose {_queue_label(queue_id)} "
                         "but does not stand in its queue",
                     )
+                indexes.append(member[0])
+            indexed[number] = tuple(indexes)
+        object.__setattr__(self, "_queue_ids", tuple(self.queues))
+        object.__setattr__(self, "_indexed", indexed)
+        object.__setattr__(self, "_free", tuple(self.places.get(q, 0) for q in self.queues))
 
     def free(self, queue_id: QueueId) -> int:
         """Free places of one group in this round (0 if not given)."""
@@ -301,18 +316,39 @@ def serial_dictatorship(problem: AllocationProblem, order: Iterable[str]) -> All
     round this way. Source: Abdulkadiroğlu and Sönmez (1998) on serial dictatorship in
     house allocation; it is the order in which the seed's queue hands out places.
     """
-    free = {queue_id: places for queue_id, places in problem.places.items() if places > 0}
-    assignment: dict[str, QueueId] = {}
-    for number, chosen in _participants(problem.choices, order):
-        for queue_id in chosen:
-            left = free.get(queue_id)
-            if left:
-                free[queue_id] = left - 1
-                assignment[number] = queue_id
+    free = list(problem._free)
+    choices = problem._indexed  # each choice as the index of its queue
+    assignment: dict[str, int] = {}
+    unplaced: set[str] = set()
+    # one loop, no generator and no copy of ``order``: the national round's hot path
+    for number in chain(order, _left_out(choices, assignment, unplaced)):
+        chosen = choices.get(number)
+        if chosen is None:
+            continue
+        for queue in chosen:
+            if free[queue]:
+                if number not in assignment:  # else ``order`` gave it twice: one place
+                    free[queue] -= 1
+                    assignment[number] = queue
                 break
+        else:
+            unplaced.add(number)
+    queue_ids = problem._queue_ids
     return Allocation(
-        problem, dict(sorted(assignment.items(), key=lambda item: number_order(item[0])))
+        problem, {n: queue_ids[assignment[n]] for n in sorted(assignment, key=number_order)}
     )
+
+
+def _left_out(
+    choices: Mapping[str, Any],
+    assignment: Mapping[str, Any],
+    unplaced: set[str],
+) -> Iterator[str]:
+    """The participants an order left out, by number, once the order is done (``chain``
+    asks for them only then): those neither placed nor turned away."""
+    visited = len(assignment) + len(unplaced) - len(assignment.keys() & unplaced)
+    if visited < len(choices):
+        yield from sorted(choices.keys() - assignment.keys() - unplaced, key=number_order)
 
 
 def _participants(
