@@ -559,3 +559,11 @@ def test_ranked_queues_refuse_what_the_book_refuses() -> None:
     with pytest.raises(QueueError) as caught:
         list(queue_module.ranked_queues([*organizations, organizations[0]], []))
     assert caught.value.code == "queue.invalid_operation"
+
+
+def test_an_organization_without_groups_is_known_to_the_book() -> None:
+    """It has no queue to stand in, but the book knows it, as it knows the others."""
+    empty = attrs.evolve(shakhtinsk_organizations()[0], id="no-groups-yet", groups=())
+    book = QueueBook([*shakhtinsk_organizations(), empty])
+    assert book.organizations["no-groups-yet"] == empty
+    assert not [q for q in book.queue_ids() if q[0] == "no-groups-yet"]

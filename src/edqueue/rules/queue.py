@@ -37,7 +37,6 @@ from edqueue.models import (
     ApplicationStatus,
     BenefitClaim,
     Choice,
-    Group,
     GroupKey,
     Organization,
     Referral,
@@ -111,11 +110,8 @@ def _by_tier(elements: list[int]) -> Iterator[tuple[Tier, list[int]]]:
         start = end
 
 
-def _groups(
-    organizations: Iterable[Organization],
-) -> Iterator[tuple[Organization, Group, QueueId]]:
-    """Each group of ``organizations`` with its queue id (the records' own shared tuple).
-    Raises ``queue.invalid_operation`` for an organization given twice."""
+def _each_once(organizations: Iterable[Organization]) -> Iterator[Organization]:
+    """``organizations``; raises ``queue.invalid_operation`` for one given twice."""
     seen: set[str] = set()
     for organization in organizations:
         if organization.id in seen:
@@ -124,8 +120,7 @@ def _groups(
                 f"organization {organization.id!r} is given twice; give each once",
             )
         seen.add(organization.id)
-        for group in organization.groups:
-            yield organization, group, shared_queue_id(organization.id, group.key)
+        yield organization
 
 
 def _unknown_queue(queue_id: QueueId) -> QueueError:
@@ -154,9 +149,11 @@ def ranked_queues(
     (``queue.invalid_operation``, ``queue.unknown_queue``). O(N c + Q n log n).
 
     The caller gives only active applications, each number once (as the book's
-    ``queue.duplicate_number`` requires)."""
+    ``queue.duplicate_number`` requires). Errors are raised as the queues are iterated."""
     merge = (ordering if ordering is not None else StandardOrdering()).merge
-    buckets: dict[QueueId, list[int]] = {q: [] for _, _, q in _groups(organizations)}
+    buckets: dict[QueueId, list[int]] = {
+        shared_queue_id(o.id, g.key): [] for o in _each_once(organizations) for g in o.groups
+    }
     for element, queue_ids in entries:
         for queue_id in queue_ids:
             bucket = buckets.get(queue_id)
@@ -321,11 +318,13 @@ class QueueBook:
         self._siblings = keep_siblings_together
         self._organizations: dict[str, Organization] = {}
         self._queues: dict[QueueId, _Queue] = {}
-        for organization, group, queue_id in _groups(organizations):
+        for organization in _each_once(organizations):
             self._organizations[organization.id] = organization
-            self._queues[queue_id] = _Queue(
-                group.capacity, group.free_places, keep_siblings_together
-            )
+            for group in organization.groups:
+                queue_id = shared_queue_id(organization.id, group.key)  # the records' own
+                self._queues[queue_id] = _Queue(
+                    group.capacity, group.free_places, keep_siblings_together
+                )
         self._applications: dict[str, Application] = {}
         # plain mode: the tier and element of every application standing in its queues
         self._placed: dict[str, int] = {}
