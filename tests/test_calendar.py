@@ -395,3 +395,16 @@ def test_a_minutes_deadline_is_that_much_real_time_later(start: datetime, minute
     closes = deadline(start, Duration(minutes, DurationUnit.MINUTES))
     assert closes.tzinfo is KAZAKHSTAN
     assert instant(closes) - instant(start) == timedelta(minutes=minutes)
+
+
+def test_a_calendar_answers_again_as_it_first_answered_and_apart_from_another() -> None:
+    """add_working_days keeps its answers per calendar (a batch round asks the same one
+    tens of thousands of times); a calendar with other corrections keeps its own."""
+    start = date(2026, 1, 2)
+    plain, moved = WorkingCalendar(), WorkingCalendar(extra_days_off=[date(2026, 1, 5)])
+    for _ in range(2):  # the second time, from what each calendar kept
+        for calendar in (plain, moved):
+            day = calendar.add_working_days(start, 3)
+            assert calendar.is_working_day(day)
+            assert calendar.working_days_between(start, day) == 3
+    assert moved.add_working_days(start, 3) > plain.add_working_days(start, 3)

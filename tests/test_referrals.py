@@ -44,6 +44,7 @@ from edqueue.rules import (
     ReferralDesk,
     ReferralIssued,
     StopListed,
+    referral_hold,
     simulate,
 )
 from edqueue.sample import seed_application, shakhtinsk_organizations
@@ -431,6 +432,24 @@ def test_freed_places_go_to_the_first_in_line_who_may_take_them(
     assert [e.number for e in issued(events)] == may_take[:free]
     assert book.free_places(*queue_id) == free - len(may_take[:free])
     assert book.queue(*queue_id) == [n for n in before if n not in may_take[:free]]
+
+
+@given(st.one_of(queue_books(), queue_books(ordering=RatioOrdering())), st.data())
+def test_a_batch_round_passes_over_exactly_whom_referral_hold_holds(
+    book: QueueBook, data: st.DataObject
+) -> None:
+    """The round works the day out once and the age rules once per birth date; its
+    ``waiting`` is still :func:`referral_hold` of each application, one at a time."""
+    desk = ReferralDesk(book)
+    at = data.draw(
+        kazakhstan_datetimes(datetime(2022, 1, 1), datetime(2028, 12, 31))  # noqa: DTZ001
+    )
+    values = KAZAKHSTAN_POLICY.at(at)
+    standing = {n for q in book.queue_ids() for n in book.queue(*q)}
+    holds = {n: referral_hold(book.application(n), at, values) for n in standing}
+    round_ = desk.allocate(at)
+    assert dict(round_.waiting) == {n: h for n, h in holds.items() if h is not None}
+    assert set(round_.allocation.problem.choices) == {n for n, h in holds.items() if h is None}
 
 
 # --- a stateful test of the desk -------------------------------------------------------------

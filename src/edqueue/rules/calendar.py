@@ -57,6 +57,7 @@ _LANGUAGE: Final = "en_US"
 """The language of holiday names; fixed, as ``holidays`` would otherwise read the locale."""
 
 _MAX_ORDINAL: Final = date.max.toordinal()
+_ADDED_KEPT: Final = 4096  # add_working_days answers a calendar keeps (about 300 kB)
 
 
 @attrs.frozen
@@ -256,6 +257,9 @@ class WorkingCalendar:
     _extra_on: frozenset[int] = attrs.field(init=False, eq=False, repr=False)
     _plus: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False)
     _minus: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False)
+    # add_working_days's answers so far, by (start ordinal, n): a batch round issues tens of
+    # thousands of referrals at one moment, all with the same deadline
+    _added: dict[tuple[int, int], date] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         both = sorted(set(self.extra_days_off) & set(self.extra_working_days))
@@ -272,6 +276,7 @@ class WorkingCalendar:
         object.__setattr__(self, "_extra_on", frozenset(on))
         object.__setattr__(self, "_plus", tuple(o for o in on if not _base_is_working(o)))
         object.__setattr__(self, "_minus", tuple(o for o in off if _base_is_working(o)))
+        object.__setattr__(self, "_added", {})
 
     def is_working_day(self, day: date | datetime) -> bool:
         """Whether ``day`` (a date, or an aware datetime read in Kazakhstan) is a working day.
@@ -362,6 +367,14 @@ class WorkingCalendar:
         n = _count_arg(n)
         if n == 0:
             return date.fromordinal(origin)
+        found = self._added.get((origin, n))
+        if found is None:
+            found = self._nth_working_day(origin, n)
+            if len(self._added) < _ADDED_KEPT:
+                self._added[origin, n] = found
+        return found
+
+    def _nth_working_day(self, origin: int, n: int) -> date:
         # Find the first day whose count reaches n; it is the n-th working day.
         low, high = origin, min(origin + 2 * n + 7, _MAX_ORDINAL)
         while self._count(origin, high) < n:
