@@ -57,7 +57,7 @@ _LANGUAGE: Final = "en_US"
 """The language of holiday names; fixed, as ``holidays`` would otherwise read the locale."""
 
 _MAX_ORDINAL: Final = date.max.toordinal()
-_ADDED_KEPT: Final = 4096  # add_working_days answers a calendar keeps (about 300 kB)
+_ADDED_KEPT: Final = 4096  # add_working_days answers a calendar keeps (under 1 MB)
 
 
 @attrs.frozen
