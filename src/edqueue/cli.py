@@ -29,6 +29,7 @@ from edqueue import __version__
 from edqueue.errors import EdqueueError, InputError
 from edqueue.interchange import (
     LineError,
+    Ranking,
     ReadResult,
     allocate_book,
     allocation_lines,
@@ -183,7 +184,8 @@ def _book(args: argparse.Namespace) -> tuple[QueueBook, ReadResult, datetime]:
         return build_book(result.applications, organizations), result, as_of
 
 
-def _status(result: ReadResult) -> int:
+def _status(result: ReadResult | Ranking) -> int:
+    """1 when some line of the applications file was not used, else 0."""
     return 1 if result.invalid else 0
 
 
@@ -200,7 +202,7 @@ def _rank(args: argparse.Namespace) -> int:
     write = sys.stdout.write
     for line in ranking.text():  # the text of `_emit` for each of its lines, made faster
         write(line + "\n")
-    return 1 if ranking.invalid else 0
+    return _status(ranking)
 
 
 def _allocate(args: argparse.Namespace) -> int:
