@@ -29,7 +29,7 @@ from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
-from edqueue.models import Application, Organization, number_order
+from edqueue.models import Application, Organization, by_number
 from edqueue.rules import QueueBook, QueueId
 from edqueue.rules.allocation import (
     Allocation,
@@ -331,12 +331,19 @@ class Round:
 
 def round_from_book(book: QueueBook, places: Mapping[QueueId, int], at: datetime) -> Round:
     """Every queue in order, and the choices of every application that may take a place
-    at ``at`` (:func:`~edqueue.rules.referrals.referral_hold` says which may not)."""
+    at ``at`` (:func:`~edqueue.rules.referrals.referral_hold` says which may not), listed
+    as ``ReferralDesk.allocate`` lists them: in ``book.common_order()`` if the book has
+    one, else by number."""
     values = KAZAKHSTAN_POLICY.at(at)
     queues = {q: book.queue(*q) for q in book.queue_ids()}
-    standing = {number for order in queues.values() for number in order}
+    common = book.common_order()
+    numbers = (
+        by_number({number for order in queues.values() for number in order})
+        if common is None
+        else common
+    )
     choices: dict[str, tuple[QueueId, ...]] = {}
-    for number in sorted(standing, key=number_order):
+    for number in numbers:
         application = book.application(number)
         if referral_hold(application, at, values) is None:
             choices[number] = application.group_keys
@@ -354,10 +361,18 @@ def round_order(book: QueueBook) -> tuple[list[str], bool]:
 
 
 def allocate_round(problem: AllocationProblem, order: list[str], common: bool) -> Allocation:
-    """The allocation as ``ReferralDesk.allocate`` computes it."""
+    """The allocation as ``ReferralDesk.allocate`` computes it: under a common order the
+    problem lists its choices in that order (:func:`round_from_book`), and the serial
+    dictatorship takes them in turn; else deferred acceptance proposing in ``order``."""
     if common:
-        return edqueue_serial_dictatorship(problem, order)
+        return edqueue_serial_dictatorship(problem)
     return allocate(problem, proposing_order=order)
+
+
+def serial_dictatorship_in(problem: AllocationProblem, order: list[str]) -> Allocation:
+    """The serial dictatorship given ``order`` (each number looked up in the problem): the
+    way the desk computed a round before it listed the choices in the common order."""
+    return edqueue_serial_dictatorship(problem, order)
 
 
 def deferred_acceptance(problem: AllocationProblem, order: list[str]) -> Allocation:

@@ -47,7 +47,7 @@ from benchmarks.harness import (
     timer_overhead,
     write_results,
 )
-from edqueue.models import Application, Organization
+from edqueue.models import Application, Organization, by_number
 from edqueue.rules import QueueBook, QueueId
 from edqueue.rules.allocation import AllocationProblem
 from edqueue.rules.ordering import StandardOrdering
@@ -361,11 +361,27 @@ def row_allocate(data: National) -> list[Row]:
     order, common = nat.round_order(book)
     edq, allocation = best_of(settings.repeats, lambda: nat.allocate_round(problem, order, common))
     general, by_da = best_of(settings.repeats, lambda: nat.deferred_acceptance(problem, order))
+    given = by_order = None
+    if common:  # what the round cost when the desk passed its order instead of listing
+        given, by_order = best_of(
+            settings.repeats, lambda: nat.serial_dictatorship_in(problem, order)
+        )
     order = nat.common_order(book, round_.choices)
     presorted = [(number, round_.choices[number]) for number in order]
     base, assignment = best_of(settings.repeats, lambda: nat.serial_dictatorship(presorted, places))
     same = set(allocation.assignment.items()) == set(assignment.items())
     say(f"  allocate: edqueue best {fmt(edq.best, 's')}, serial dictatorship {fmt(base.best, 's')}")
+    ordered = (
+        ""
+        if given is None
+        else (
+            "; with the order given instead of the choices listed in it, "
+            "serial_dictatorship(problem, order) gives "
+            f"{'the same' if by_order.assignment == allocation.assignment else 'OTHER'} "
+            f"referrals in {fmt(given.best, 's')} ({given.best / base.best:.2f}x the baseline: "
+            "it looks each of the order's numbers up in the problem)"
+        )
+    )
     return [
         Row(
             "allocate",
@@ -386,8 +402,8 @@ def row_allocate(data: National) -> list[Row]:
                 "timed on an AllocationProblem built beforehand, as ReferralDesk.allocate "
                 "computes the round: "
                 + (
-                    "serial_dictatorship in book.common_order() (every queue follows it under "
-                    "the standard ordering)"
+                    "the choices listed in book.common_order() (every queue follows it under "
+                    "the standard ordering), serial_dictatorship(problem) takes them in turn"
                     if common
                     else "allocate() with book.priority_order() as proposing order"
                 )
@@ -396,12 +412,13 @@ def row_allocate(data: National) -> list[Row]:
                 f"for any ordering, gives "
                 f"{'the same' if by_da.assignment == allocation.assignment else 'OTHER'} "
                 f"referrals in {fmt(general.best, 's')} "
-                f"({general.best / base.best:.2f}x the baseline)"
+                f"({general.best / base.best:.2f}x the baseline)" + ordered
             ],
             details={
                 "edqueue_runs": edq.runs,
                 "baseline_runs": base.runs,
                 "deferred_acceptance_s": general.best,
+                "serial_dictatorship_given_order_s": given.best if given else None,
                 "round_from_book_s": gathered,
                 "problem_checks_s": checked,
                 "placed": len(assignment),
@@ -468,9 +485,14 @@ def row_matching(settings: nat.Settings) -> list[Row]:
     hospitals = {h: prefs for h, prefs in hospitals.items() if prefs}
     capacities = {_label(q): places[q] for q in open_queues if _label(q) in hospitals}
 
+    # the choices by number, as a host holds them: ours() lists them in the book's common
+    # order itself, inside the timing, as ReferralDesk.allocate does
+    held = {number: round_.choices[number] for number in by_number(round_.choices)}
+
     def ours() -> Any:
-        problem = AllocationProblem(choices=round_.choices, queues=round_.queues, places=places)
         order, common = nat.round_order(book)
+        choices = {n: held[n] for n in order if n in held} if common else held
+        problem = AllocationProblem(choices=choices, queues=round_.queues, places=places)
         return nat.allocate_round(problem, order, common)
 
     edq, allocation = best_of(max(5, settings.repeats), ours)
@@ -493,7 +515,8 @@ def row_matching(settings: nat.Settings) -> list[Row]:
             f"same matching: {'yes' if same else 'NO'} ({len(theirs):,} pairs, "
             f"{sum(places.values()):,} places); both timed "
             "from the same dicts, including building the problem (AllocationProblem / "
-            "create_from_dictionaries; edqueue's book.priority_order() too); matching ran "
+            "create_from_dictionaries; edqueue's book.common_order() and listing the "
+            "choices in it too); matching ran "
             "once, edqueue best of "
             f"{len(edq.runs)} (allocate() alone: {fmt(alone.best, 's')})"
         ]

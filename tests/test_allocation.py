@@ -246,6 +246,40 @@ def test_serial_dictatorship_in_the_common_order_is_the_allocation(
         assert list(got.assignment.items()) == list(allocate(problem).assignment.items())
 
 
+@given(problems(), st.randoms(use_true_random=False))
+def test_serial_dictatorship_without_an_order_takes_the_choices_as_listed(
+    problem: AllocationProblem, rng: random.Random
+) -> None:
+    listing = list(problem.choices)
+    rng.shuffle(listing)
+    listed = AllocationProblem(
+        choices={n: problem.choices[n] for n in listing},
+        queues=problem.queues,
+        places=problem.places,
+    )
+    expected = ref.serial_dictatorship(listing, problem.choices, problem.places)
+    got = serial_dictatorship(listed)
+    assert dict(got.assignment) == expected
+    assert list(got.assignment) == sorted(expected, key=number_order)
+    assert dict(serial_dictatorship(problem, listing).assignment) == expected
+
+
+@given(common_order_problems())
+def test_choices_listed_in_the_common_order_give_the_allocation_without_an_order(
+    drawn: tuple[AllocationProblem, list[str]],
+) -> None:
+    """The desk's fast path: the choices in the order every queue follows, no ``order``."""
+    problem, order = drawn
+    listed = AllocationProblem(
+        choices={n: problem.choices[n] for n in order},
+        queues=problem.queues,
+        places=problem.places,
+    )
+    assert list(serial_dictatorship(listed).assignment.items()) == list(
+        allocate(problem).assignment.items()
+    )
+
+
 def test_an_application_the_order_gives_twice_does_not_hide_one_it_leaves_out() -> None:
     """#1 comes again when its group is full; #2, left out of the order, still gets a place."""
     first, second = queue_ids(2)

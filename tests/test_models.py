@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import attrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from edqueue import (
     KAZAKHSTAN,
@@ -40,7 +41,7 @@ from edqueue import (
     TimeError,
     TransitionError,
 )
-from edqueue.models import instant
+from edqueue.models import by_number, instant, number_order
 from edqueue.sample import seed_application, shakhtinsk_organizations
 from edqueue.testing import applications, benefit_claims, children, organizations
 
@@ -101,6 +102,12 @@ def test_bad_application_numbers_are_rejected(number: object) -> None:
 def test_numbers_accept_the_portal_hash_and_compare_numerically() -> None:
     assert attrs.evolve(seed_application(), number="#1292583").number == "1292583"
     assert attrs.evolve(seed_application(), number=42).number_value == 42
+
+
+@given(st.lists(st.integers(1, 10**12).map(str)))
+def test_by_number_sorts_as_number_order_does(numbers: list[str]) -> None:
+    assert by_number(numbers) == sorted(numbers, key=number_order)
+    assert by_number(numbers) == sorted(numbers, key=int)
 
 
 def test_the_seed_application_joins_the_seed_queues() -> None:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import edqueue
+import edqueue.models
 
 
 def test_the_issue_names_import() -> None:
@@ -14,6 +15,11 @@ def test_all_lists_only_real_names() -> None:
     for name in edqueue.__all__:
         assert hasattr(edqueue, name), name
     assert sorted(edqueue.__all__) == sorted(set(edqueue.__all__))
+
+
+def test_every_name_of_the_models_is_importable_from_edqueue() -> None:
+    """docs/api/models.md says so."""
+    assert set(edqueue.models.__all__) <= set(edqueue.__all__)
 
 
 def test_importing_edqueue_does_not_import_hypothesis() -> None:

@@ -31,6 +31,7 @@ from edqueue import (
     Sex,
     Tier,
     TransitionError,
+    by_number,
 )
 from edqueue.rules import (
     KAZAKHSTAN_POLICY,
@@ -44,6 +45,7 @@ from edqueue.rules import (
     ReferralDesk,
     ReferralIssued,
     StopListed,
+    allocate,
     referral_hold,
     simulate,
 )
@@ -450,6 +452,27 @@ def test_a_batch_round_passes_over_exactly_whom_referral_hold_holds(
     round_ = desk.allocate(at)
     assert dict(round_.waiting) == {n: h for n, h in holds.items() if h is not None}
     assert set(round_.allocation.problem.choices) == {n for n, h in holds.items() if h is None}
+    assert list(round_.waiting) == by_number(round_.waiting)
+
+
+@given(st.one_of(queue_books(), queue_books(ordering=RatioOrdering())), st.data())
+def test_a_batch_round_is_deferred_acceptance_however_the_desk_computes_it(
+    book: QueueBook, data: st.DataObject
+) -> None:
+    """Under a common order the desk lists the choices in it and takes them in turn (serial
+    dictatorship); otherwise it runs deferred acceptance. Either way: the stable allocation."""
+    at = data.draw(
+        kazakhstan_datetimes(datetime(2022, 1, 1), datetime(2028, 12, 31))  # noqa: DTZ001
+    )
+    common = book.common_order()
+    round_ = ReferralDesk(book).allocate(at)
+    problem = round_.allocation.problem
+    listed = list(problem.choices)
+    if common is None:
+        assert listed == by_number(listed)
+    else:
+        assert listed == [n for n in common if n in problem.choices]
+    assert list(round_.allocation.assignment.items()) == list(allocate(problem).assignment.items())
 
 
 # --- a stateful test of the desk -------------------------------------------------------------

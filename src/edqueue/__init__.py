@@ -63,6 +63,10 @@ from edqueue.models import (
     Sex,
     TengeRange,
     Tier,
+    by_number,
+    instant,
+    number_order,
+    require_aware,
 )
 
 try:
@@ -127,4 +131,8 @@ __all__ = [
     "TransitionError",
     "ValidationError",
     "__version__",
+    "by_number",
+    "instant",
+    "number_order",
+    "require_aware",
 ]

@@ -12,6 +12,7 @@ from edqueue.models.applications import (
     PmpkConclusion,
     ReferralPreference,
     ReferralTiming,
+    by_number,
     number_order,
 )
 from edqueue.models.benefits import BenefitCategory, BenefitClaim, BenefitStatus, Proof, Tier
@@ -73,6 +74,7 @@ __all__ = [
     "Sex",
     "TengeRange",
     "Tier",
+    "by_number",
     "instant",
     "number_order",
     "require_aware",

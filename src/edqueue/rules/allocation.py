@@ -42,7 +42,7 @@ from typing import Any, Literal
 import attrs
 
 from edqueue.errors import AllocationError
-from edqueue.models import Referral, number_order
+from edqueue.models import Referral, by_number
 from edqueue.rules.events import QueueId
 
 __all__ = [
@@ -299,44 +299,67 @@ def allocate(
         for queue_id, group in groups.items()
         for entry in group[1]
     }
-    return Allocation(
-        problem, dict(sorted(assignment.items(), key=lambda item: number_order(item[0])))
-    )
+    return Allocation(problem, {number: assignment[number] for number in by_number(assignment)})
 
 
-def serial_dictatorship(problem: AllocationProblem, order: Iterable[str]) -> Allocation:
+def serial_dictatorship(
+    problem: AllocationProblem, order: Iterable[str] | None = None
+) -> Allocation:
     """Each application in ``order`` in turn takes its best choice that still has a free
-    place; participants ``order`` leaves out come after it, by number. O(N c).
+    place; participants ``order`` leaves out come after it, by number. Without ``order``,
+    the applications take their turns in the order ``problem.choices`` lists them. O(N c).
 
     When every group ranks the participants as ``order`` does, this is the allocation of
     :func:`allocate` (deferred acceptance then never displaces anyone; a property test
     checks the two agree): under the standard ordering every queue follows
-    :meth:`QueueBook.priority_order() <edqueue.rules.queue.QueueBook.priority_order>`, and
+    :meth:`QueueBook.common_order() <edqueue.rules.queue.QueueBook.common_order>`, and
     :meth:`ReferralDesk.allocate <edqueue.rules.referrals.ReferralDesk.allocate>` fills a
     round this way. Source: Abdulkadiroğlu and Sönmez (1998) on serial dictatorship in
     house allocation; it is the order in which the seed's queue hands out places.
+
+    Listing the choices in the order and leaving ``order`` out is the fast way, and the
+    desk's: an ``order`` costs a lookup of each of its numbers in the problem, which at
+    national scale (a million numbers, most of them in no queue with places) takes longer
+    than the allocation itself.
+
+    >>> from edqueue.models import GroupKey, Language, QueueKind
+    >>> ru = GroupKey(2021, Language.RUSSIAN, QueueKind.GENERAL)
+    >>> a, b = ("kg-a", ru), ("kg-b", ru)
+    >>> problem = AllocationProblem(
+    ...     choices={"3": [a, b], "1": [a], "2": [a, b]},  # listed in the order of the queues
+    ...     queues={a: ["3", "1", "2"], b: ["3", "2"]},
+    ...     places={a: 1, b: 1},
+    ... )
+    >>> {number: queue[0] for number, queue in serial_dictatorship(problem).assignment.items()}
+    {'2': 'kg-b', '3': 'kg-a'}
     """
     free = list(problem._free)
-    choices = problem._indexed  # each choice as the index of its queue
+    indexed = problem._indexed  # each choice as the index of its queue
     assignment: dict[str, int] = {}
-    unplaced: set[str] = set()
-    # one loop, no generator and no copy of ``order``: the national round's hot path
-    for number in chain(order, _left_out(choices, assignment, unplaced)):
-        chosen = choices.get(number)
-        if chosen is None:
-            continue
-        for queue in chosen:
-            if free[queue]:
-                if number not in assignment:  # else ``order`` gave it twice: one place
+    if order is None:  # the choices in turn: no lookup, no repeat, nobody left out
+        for number, chosen in indexed.items():
+            for queue in chosen:
+                if free[queue]:
                     free[queue] -= 1
                     assignment[number] = queue
-                break
-        else:
-            unplaced.add(number)
+                    break
+    else:
+        unplaced: set[str] = set()
+        # one loop, no generator and no copy of ``order``: a national round's hot path
+        for number in chain(order, _left_out(indexed, assignment, unplaced)):
+            given = indexed.get(number)
+            if given is None:
+                continue
+            for queue in given:
+                if free[queue]:
+                    if number not in assignment:  # else ``order`` gave it twice: one place
+                        free[queue] -= 1
+                        assignment[number] = queue
+                    break
+            else:
+                unplaced.add(number)
     queue_ids = problem._queue_ids
-    return Allocation(
-        problem, {n: queue_ids[assignment[n]] for n in sorted(assignment, key=number_order)}
-    )
+    return Allocation(problem, {n: queue_ids[assignment[n]] for n in by_number(assignment)})
 
 
 def _left_out(
@@ -348,7 +371,7 @@ def _left_out(
     asks for them only then): those neither placed nor turned away."""
     visited = len(assignment) + len(unplaced) - len(assignment.keys() & unplaced)
     if visited < len(choices):
-        yield from sorted(choices.keys() - assignment.keys() - unplaced, key=number_order)
+        yield from by_number(choices.keys() - assignment.keys() - unplaced)
 
 
 def _participants(
@@ -357,7 +380,7 @@ def _participants(
     """Every application of the round once, with its choices: those of ``order`` first, in
     it, then the others by number (all by number without an ``order``)."""
     if order is None:
-        for number in sorted(choices, key=number_order):
+        for number in by_number(choices):
             yield number, choices[number]
         return
     given = dict.fromkeys(order)
@@ -368,7 +391,7 @@ def _participants(
             seen += 1
             yield number, chosen
     if seen < len(choices):
-        for number in sorted(choices.keys() - given.keys(), key=number_order):
+        for number in by_number(choices.keys() - given.keys()):
             yield number, choices[number]
 
 
@@ -496,7 +519,7 @@ def check_allocation(
     left = {q: problem.free(q) - len(taken.get(q, ())) for q in problem.queues}
     blocking: list[BlockingPair] = []
     wasted: dict[QueueId, int] = {}
-    for number in sorted(problem.choices, key=number_order):
+    for number in by_number(problem.choices):
         chosen = problem.choices[number]
         placed = got.get(number)
         if placed is None:
@@ -526,7 +549,7 @@ def check_allocation(
             inversions += (PriorityInversion(queue_id, order[r], lower) for r in unplaced[:below])
     return AllocationAudit(
         over_capacity=over,
-        unchosen=tuple(sorted(unchosen, key=number_order)),
+        unchosen=tuple(by_number(unchosen)),
         wasted=dict(sorted(wasted.items())),
         blocking_pairs=tuple(blocking),
         inversions=tuple(sorted(inversions, key=lambda i: (i.queue, i.lower, i.higher))),

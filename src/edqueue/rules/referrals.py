@@ -44,7 +44,7 @@ from edqueue.models import (
     GroupKey,
     Referral,
     Tier,
-    number_order,
+    by_number,
     require_aware,
 )
 from edqueue.rules.allocation import (
@@ -440,10 +440,17 @@ class ReferralDesk:
         places = {q: book.free_places(*q) for q in queues}
         choices: dict[str, tuple[QueueId, ...]] = {}
         waiting: dict[str, Reason] = {}
-        standing = {number for order in queues.values() for number in order}
+        # under a common order the choices are listed in it, and the serial dictatorship
+        # takes them in turn without looking a million numbers up (docs/performance.md)
+        common = book.common_order()
+        numbers = (
+            by_number({number for order in queues.values() for number in order})
+            if common is None
+            else common
+        )
         today, stops = policy_date(at), self._stop_until
         by_birth: dict[date, Reason | None] = {}
-        for number in sorted(standing, key=number_order):
+        for number in numbers:
             application = book.application(number)
             stop = stops.get(number)
             hold = (  # referral_hold's answer, with the day worked out once for the round
@@ -456,11 +463,10 @@ class ReferralDesk:
             else:
                 waiting[number] = hold
         problem = AllocationProblem(choices=choices, queues=queues, places=places)
-        common = book.common_order()
         allocation = (
             allocate(problem, proposing_order=book.priority_order())
             if common is None
-            else serial_dictatorship(problem, common)  # the same allocation, when common
+            else serial_dictatorship(problem)  # the same allocation, when common
         )
         events: list[QueueEvent] = []
         for number, queue_id in allocation.assignment.items():
@@ -482,7 +488,7 @@ class ReferralDesk:
             allocation=allocation,
             referrals=referrals,
             events=tuple(events),
-            waiting=waiting,
+            waiting={number: waiting[number] for number in by_number(waiting)},
             last=last,
         )
 
