@@ -318,9 +318,8 @@ def serial_dictatorship(
     house allocation; it is the order in which the seed's queue hands out places.
 
     Listing the choices in the order and leaving ``order`` out is the fast way, and the
-    desk's: an ``order`` costs a lookup of each of its numbers in the problem, which at
-    national scale (a million numbers, most of them in no queue with places) takes longer
-    than the allocation itself.
+    desk's: an ``order`` costs a look-up of each of its numbers in the problem, which at
+    national scale (a million numbers) takes longer than the allocation itself.
 
     >>> from edqueue.models import GroupKey, Language, QueueKind
     >>> ru = GroupKey(2021, Language.RUSSIAN, QueueKind.GENERAL)

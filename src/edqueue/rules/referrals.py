@@ -428,10 +428,10 @@ class ReferralDesk:
         its order; the others wait and keep their places (``AllocationRound.waiting``). The
         allocation is :func:`~edqueue.rules.allocation.allocate` (deferred acceptance);
         when every queue follows the book's :meth:`~edqueue.rules.queue.QueueBook.common_order`
-        it is computed as the equal
-        :func:`~edqueue.rules.allocation.serial_dictatorship` in that order, several times
-        faster.
-        Each child counts alone here, twins included. O(Q + N c log p).
+        the round's choices are listed in that order and the allocation is computed as the
+        equal :func:`~edqueue.rules.allocation.serial_dictatorship`, several times faster.
+        ``waiting`` is listed by number. Each child counts alone here, twins included.
+        O(Q + N c log p).
         """
         require_aware(at, "the time of the round")
         values = self._policy.at(at)
