@@ -89,6 +89,9 @@ class AllocationProblem:
     first. ``queues`` gives each group's queue order, best first; it may hold applications
     that do not take part (they wait for their desired date, say): they keep their rank but
     claim nothing. ``places`` gives the free places per group (a group not listed has none).
+    The order in which ``choices`` lists the applications matters to one thing only:
+    :func:`serial_dictatorship` without an order gives them their turns in it (equality of
+    problems ignores it, as dictionaries' equality does).
 
     Checked at construction: every choice names a queue that is given and in which the
     application stands; no queue lists an application twice; no application chooses a group
