@@ -32,6 +32,7 @@ from edqueue.models import (
     Application,
     ApplicationStatus,
     Organization,
+    by_number,
     number_order,
     require_aware,
 )
@@ -552,7 +553,7 @@ def allocation_lines(
     got none (the reasons in English, one sentence each, joined by "; ")."""
     assignment = round_.allocation.assignment
     choices = round_.allocation.problem.choices
-    for number in sorted((a.number for a in applications), key=number_order):
+    for number in by_number(a.number for a in applications):
         queue_id = assignment.get(number)
         if queue_id is not None:
             yield {

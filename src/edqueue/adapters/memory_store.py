@@ -21,7 +21,7 @@ import attrs
 
 from edqueue.audit import GENESIS, seal
 from edqueue.errors import StorageError
-from edqueue.models import Application, Iin, number_order, require_aware
+from edqueue.models import Application, Iin, by_number, number_order, require_aware
 from edqueue.ports import EventRecord, StoredApplication
 
 __all__ = ["MemoryDrafts", "MemoryRepository"]
@@ -66,7 +66,7 @@ class MemoryRepository:
         """Every application for this child (IINs compared by equality), in order of
         number. O(k log k)."""
         with self._lock:
-            numbers = sorted(self._children.get(child, ()), key=number_order)
+            numbers = by_number(self._children.get(child, ()))
             return [self._applications[n] for n in numbers]
 
     def all(self) -> Iterator[StoredApplication]:

@@ -26,7 +26,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from edqueue.errors import AllocationError
-from edqueue.models import ApplicationStatus, number_order, require_aware
+from edqueue.models import ApplicationStatus, by_number, number_order, require_aware
 from edqueue.rules.allocation import AllocationProblem, allocate
 from edqueue.rules.events import QueueId
 from edqueue.rules.policy import KAZAKHSTAN_POLICY, Policy, policy_date
@@ -159,7 +159,7 @@ def simulate(
             carried[queue_id] -= freed
             places[queue_id] = freed + unfilled.get(queue_id, 0)
         choices: dict[str, tuple[QueueId, ...]] = {}
-        for number in sorted(remaining, key=number_order):
+        for number in by_number(remaining):
             application = book.application(number)
             if values.has_reached_age_limit(application.child.birth_date, today):
                 ages_out = values.age_limit_date(application.child.birth_date)

@@ -41,7 +41,7 @@ from edqueue.models import (
     Organization,
     Referral,
     Tier,
-    number_order,
+    by_number,
     require_aware,
 )
 from edqueue.models.applications import shared_queue_id
@@ -415,7 +415,7 @@ class QueueBook:
 
     def numbers(self) -> list[str]:
         """Every application number the book knows, in numeric order. O(N log N)."""
-        return sorted(self._applications, key=number_order)
+        return by_number(self._applications)
 
     def application(self, number: str) -> Application:
         """The application with this number, in its current state. O(1)."""
@@ -612,7 +612,7 @@ class QueueBook:
         """
         if self._siblings:
             standing = {n for q in self._queues.values() for n in q.members}
-            return sorted(standing, key=number_order)
+            return by_number(standing)
         # a plain-mode element packs the tier above the key: sorting them is the order
         return [_number_of(element) for element in sorted(self._placed.values())]
 
@@ -633,7 +633,7 @@ class QueueBook:
         """Every referral still waiting for its family, by application number. O(r log r)."""
         return [
             self._referrals[self._open_referral[number]]
-            for number in sorted(self._open_referral, key=number_order)
+            for number in by_number(self._open_referral)
         ]
 
     def open_referral(self, number: str) -> Referral | None:
@@ -971,7 +971,7 @@ class QueueBook:
         """
         today = policy_date(at)
         events: list[QueueEvent] = []
-        for number in sorted(self._applications, key=number_order):
+        for number in by_number(self._applications):
             application = self._applications[number]
             if application.status.is_final or number in self._open_referral:
                 continue  # a child holding a referral may still use it
