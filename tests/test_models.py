@@ -40,6 +40,7 @@ from edqueue import (
     Tier,
     TimeError,
     TransitionError,
+    testing,
 )
 from edqueue.models import by_number, instant, number_order
 from edqueue.sample import seed_application, shakhtinsk_organizations
@@ -420,3 +421,14 @@ def test_a_benefit_decided_across_the_2024_clock_change_compares_instants() -> N
     assert decided.replace(tzinfo=None) < claimed.replace(tzinfo=None)  # the wall clock
     claim = BenefitClaim(BenefitCategory(8), BenefitStatus.VERIFIED, claimed, decided)
     assert claim.decided_at == decided
+
+
+def test_generated_decisions_count_their_hours_in_instants_across_the_2024_change() -> None:
+    """The strategy once added hours to the wall clock: a claim drawn in the second pass of
+    23:00 on 29.02.2024 (UTC+5) got a decision at the first pass (UTC+6), an hour earlier,
+    which BenefitClaim refuses."""
+    claimed = datetime(2024, 2, 29, 23, 0, fold=1, tzinfo=KAZAKHSTAN)
+    for hours in (0, 1, 25):
+        decided = testing._later(claimed, timedelta(hours=hours))
+        assert instant(decided) - instant(claimed) == timedelta(hours=hours)
+        assert BenefitClaim(8, BenefitStatus.VERIFIED, claimed, decided).decided_at == decided

@@ -55,6 +55,7 @@ from edqueue.models import (
     ReferralPreference,
     Sex,
     TengeRange,
+    instant,
 )
 
 if TYPE_CHECKING:
@@ -212,17 +213,26 @@ def children(draw: st.DrawFn, birth_years: Sequence[int] = range(2019, 2026)) ->
     return Child(iin, draw(full_names()), born, certificate)
 
 
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """``delta`` after ``moment`` as instants, in ``moment``'s time zone."""
+    return (instant(moment) + delta).astimezone(moment.tzinfo)
+
+
 @st.composite
 def benefit_claims(
     draw: st.DrawFn, statuses: Sequence[BenefitStatus] = tuple(BenefitStatus)
 ) -> BenefitClaim:
-    """Benefit claims of any category, with one of ``statuses``."""
+    """Benefit claims of any category, with one of ``statuses``.
+
+    A decision comes 0 to 1,440 hours after the claim, counted in instants: adding hours to
+    the wall clock would put a decision drawn in the hour 2024-02-29 23:00-24:00, which
+    ``Asia/Almaty`` lived twice, before its claim."""
     status = draw(st.sampled_from(list(statuses)))
     claimed = draw(kazakhstan_datetimes())
     decided = (
         None
         if status is BenefitStatus.PENDING
-        else claimed + timedelta(hours=draw(st.integers(0, 24 * 60)))
+        else _later(claimed, timedelta(hours=draw(st.integers(0, 24 * 60))))
     )
     return BenefitClaim(draw(st.sampled_from(BenefitCategory)), status, claimed, decided)
 
