@@ -40,9 +40,9 @@ from edqueue import (
     Tier,
     TimeError,
     TransitionError,
-    testing,
 )
 from edqueue.models import by_number, instant, number_order
+from edqueue.models.instants import later
 from edqueue.sample import seed_application, shakhtinsk_organizations
 from edqueue.testing import applications, benefit_claims, children, organizations
 
@@ -429,6 +429,6 @@ def test_generated_decisions_count_their_hours_in_instants_across_the_2024_chang
     which BenefitClaim refuses."""
     claimed = datetime(2024, 2, 29, 23, 0, fold=1, tzinfo=KAZAKHSTAN)
     for hours in (0, 1, 25):
-        decided = testing._later(claimed, timedelta(hours=hours))
+        decided = later(claimed, timedelta(hours=hours))
         assert instant(decided) - instant(claimed) == timedelta(hours=hours)
         assert BenefitClaim(8, BenefitStatus.VERIFIED, claimed, decided).decided_at == decided

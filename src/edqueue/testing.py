@@ -55,8 +55,8 @@ from edqueue.models import (
     ReferralPreference,
     Sex,
     TengeRange,
-    instant,
 )
+from edqueue.models.instants import later
 
 if TYPE_CHECKING:
     from edqueue.rules import OrderingPolicy, QueueBook
@@ -213,11 +213,6 @@ def children(draw: st.DrawFn, birth_years: Sequence[int] = range(2019, 2026)) ->
     return Child(iin, draw(full_names()), born, certificate)
 
 
-def _later(moment: datetime, delta: timedelta) -> datetime:
-    """``delta`` after ``moment`` as instants, in ``moment``'s time zone."""
-    return (instant(moment) + delta).astimezone(moment.tzinfo)
-
-
 @st.composite
 def benefit_claims(
     draw: st.DrawFn, statuses: Sequence[BenefitStatus] = tuple(BenefitStatus)
@@ -232,7 +227,7 @@ def benefit_claims(
     decided = (
         None
         if status is BenefitStatus.PENDING
-        else _later(claimed, timedelta(hours=draw(st.integers(0, 24 * 60))))
+        else later(claimed, timedelta(hours=draw(st.integers(0, 24 * 60))))
     )
     return BenefitClaim(draw(st.sampled_from(BenefitCategory)), status, claimed, decided)
 

@@ -41,9 +41,9 @@ from edqueue.models import (
     Organization,
     PhoneNumber,
     Proof,
-    instant,
     require_aware,
 )
+from edqueue.models.instants import later
 from edqueue.ports import (
     AccessAnswer,
     DeviceBinding,
@@ -457,7 +457,7 @@ class ManualClock:
         elif units or not isinstance(delta, timedelta):
             raise TypeError("advance takes one timedelta or keyword units such as minutes=2")
         with self._lock:
-            self._now = (instant(self._now) + delta).astimezone(self._now.tzinfo)
+            self._now = later(self._now, delta)
             return self._now
 
     def set(self, at: datetime) -> None:

@@ -12,7 +12,7 @@ recorded in the IANA tz database (``Asia/Almaty``, tzdata 2024a).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,3 +62,17 @@ def instant(value: datetime) -> datetime:
     datetime.timedelta(seconds=7200)
     """
     return require_aware(value).astimezone(UTC)
+
+
+def later(moment: datetime, delta: timedelta) -> datetime:
+    """``delta`` after ``moment``, counted in instants, in ``moment``'s time zone.
+
+    ``moment + delta`` adds to the wall clock, which is wrong across a change of offset:
+    an hour after the second 23:00 of 29 February 2024 in ``Asia/Almaty`` is 24:00, not
+    the first 23:00 plus an hour.
+
+    >>> second = datetime(2024, 2, 29, 23, 0, fold=1, tzinfo=KAZAKHSTAN)   # UTC+5
+    >>> str(later(second, timedelta(hours=1)))
+    '2024-03-01 00:00:00+05:00'
+    """
+    return (instant(moment) + delta).astimezone(moment.tzinfo)

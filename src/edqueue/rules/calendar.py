@@ -42,7 +42,7 @@ from typing import Any, Final
 import attrs
 
 from edqueue.errors import PolicyError, TimeError
-from edqueue.models.instants import KAZAKHSTAN, require_aware
+from edqueue.models.instants import KAZAKHSTAN, later, require_aware
 from edqueue.rules.policy import Duration, DurationUnit, policy_date
 
 __all__ = [
@@ -440,8 +440,7 @@ class WorkingCalendar:
         start = require_aware(start, "the start")
         duration = _duration(duration)
         if duration.unit is DurationUnit.MINUTES:
-            end = start.astimezone(UTC) + timedelta(minutes=duration.amount)
-            return end.astimezone(KAZAKHSTAN)
+            return later(start, timedelta(minutes=duration.amount)).astimezone(KAZAKHSTAN)
         last = self.add_days(start, duration)
         if last == date.max:
             raise PolicyError("policy.invalid_value", f"{duration} ends after 9999-12-31")
