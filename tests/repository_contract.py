@@ -56,7 +56,9 @@ def close(store: object) -> None:
 # --- the hypothesis model: a plain dict ----------------------------------------------------
 
 _NUMBERS = st.integers(1, 6)  # few numbers, so that adds collide and updates find their target
-_KEYS = st.none() | st.sampled_from(["key-a", "key-b", "key-c"])
+_KEY_NAMES = ("key-a", "key-b", " key-a")  # the last differs from the first by a space
+_KEYS = st.none() | st.sampled_from(_KEY_NAMES)
+_OWNERS = st.none() | st.sampled_from(["owner-1", "owner-2"])
 _DATA_VALUES = st.none() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8)
 _EVENTS = st.builds(
     EventRecord,
@@ -69,7 +71,11 @@ _EVENTS = st.builds(
 _OPERATIONS = st.lists(
     st.one_of(
         st.tuples(
-            st.just("add"), applications(numbers=_NUMBERS), _KEYS, st.lists(_EVENTS, max_size=2)
+            st.just("add"),
+            applications(numbers=_NUMBERS),
+            _KEYS,
+            _OWNERS,
+            st.lists(_EVENTS, max_size=2),
         ),
         st.tuples(
             st.just("update"),
@@ -100,6 +106,7 @@ class _Model:
     def __init__(self) -> None:
         self.applications: dict[str, StoredApplication] = {}
         self.keys: dict[str, str] = {}
+        self.owners: dict[str, str] = {}
         self.log: list[EventRecord] = []
 
     def numbered(self, events: Sequence[EventRecord]) -> list[EventRecord]:
@@ -122,19 +129,23 @@ class _Model:
         store: Repository,
         application: Application,
         key: str | None,
+        owner: str | None,
         events: list[EventRecord],
     ) -> None:
         number = application.number
         if number in self.applications or (key is not None and key in self.keys):
             with pytest.raises(StorageError) as raised:
-                store.add(application, events, idempotency_key=key)
+                store.add(application, events, idempotency_key=key, idempotency_owner=owner)
             assert raised.value.code == "storage.duplicate"
             return
         expected = StoredApplication(application, 1)
-        assert store.add(application, events, idempotency_key=key) == expected
+        added = store.add(application, events, idempotency_key=key, idempotency_owner=owner)
+        assert added == expected
         self.applications[number] = expected
         if key is not None:
             self.keys[key] = number
+            if owner is not None:
+                self.owners[key] = owner
         self.log.extend(self.numbered(events))
 
     def update(
@@ -167,11 +178,12 @@ class _Model:
         assert list(store.all()) == ordered
         for number in map(str, range(1, 7)):
             assert store.get(number) == self.applications.get(number)
-        for key in ("key-a", "key-b", "key-c"):
-            owner = self.keys.get(key)
+        for key in (*_KEY_NAMES, "key-c"):
+            number = self.keys.get(key)
             assert store.by_idempotency_key(key) == (
-                None if owner is None else self.applications[owner]
+                None if number is None else self.applications[number]
             )
+            assert store.idempotency_owner(key) == self.owners.get(key)
         for stored in ordered:
             child = stored.application.child.iin
             assert store.for_child(child) == [
@@ -225,6 +237,57 @@ class RepositoryContract(abc.ABC):
         assert store.get(second.number) is None
         assert store.events() == []
         assert store.by_idempotency_key("submit-1") == stored
+
+    # --- idempotency owners -------------------------------------------------------------
+
+    def test_the_owner_is_stored_with_the_key(self, store: Repository) -> None:
+        first, second, third = seed_application(), *neighbour_applications()[:2]
+        store.add(first, idempotency_key="submit-1", idempotency_owner="draft-digest-1")
+        store.add(second, idempotency_key="submit-2")  # a key without an owner
+        store.add(third, idempotency_owner="draft-digest-3")  # an owner without a key
+        assert store.idempotency_owner("submit-1") == "draft-digest-1"
+        assert store.idempotency_owner("submit-2") is None
+        assert store.idempotency_owner("submit-3") is None  # an unknown key
+        assert store.idempotency_owner("draft-digest-3") is None
+        assert store.idempotency_owner("") is None
+
+    def test_a_refused_add_keeps_the_first_owner(self, store: Repository) -> None:
+        first, second = seed_application(), neighbour_applications()[0]
+        store.add(first, idempotency_key="submit-1", idempotency_owner="draft-digest-1")
+        with pytest.raises(StorageError) as raised:
+            store.add(second, idempotency_key="submit-1", idempotency_owner="draft-digest-2")
+        assert raised.value.code == "storage.duplicate"
+        assert store.idempotency_owner("submit-1") == "draft-digest-1"
+
+    def test_idempotency_keys_are_compared_exactly(self, store: Repository) -> None:
+        first, second, third = seed_application(), *neighbour_applications()[:2]
+        store.add(first, idempotency_key="submit-1", idempotency_owner="owner-a")
+        for spaced in (" submit-1", "submit-1 ", " submit-1 ", "\tsubmit-1", "SUBMIT-1"):
+            assert store.idempotency_owner(spaced) is None
+            assert store.by_idempotency_key(spaced) is None
+        # A key that differs only by surrounding spaces is another key: it is not a duplicate.
+        second_stored = store.add(second, idempotency_key=" submit-1 ", idempotency_owner="b")
+        third_stored = store.add(third, idempotency_key="submit-1\n", idempotency_owner="c")
+        assert store.idempotency_owner(" submit-1 ") == "b"
+        assert store.idempotency_owner("submit-1\n") == "c"
+        assert store.idempotency_owner("submit-1") == "owner-a"
+        assert store.by_idempotency_key(" submit-1 ") == second_stored
+        assert store.by_idempotency_key("submit-1\n") == third_stored
+
+    def test_forget_forgets_the_key_and_its_owner(self, store: Repository) -> None:
+        first, second, other = seed_application(), *neighbour_applications()[:2]
+        store.add(first, idempotency_key="submit-1", idempotency_owner="owner-a")
+        store.add(other, idempotency_key="submit-9", idempotency_owner="owner-z")
+        assert store.forget(first.number) is True
+        assert store.idempotency_owner("submit-1") is None
+        assert store.by_idempotency_key("submit-1") is None
+        assert store.idempotency_owner("submit-9") == "owner-z"  # other keys stay
+        # The key is free again, and a later use stores its own owner (or none).
+        store.add(second, idempotency_key="submit-1")
+        assert store.idempotency_owner("submit-1") is None
+        assert store.forget(second.number) is True
+        store.add(first, idempotency_key="submit-1", idempotency_owner="owner-b")
+        assert store.idempotency_owner("submit-1") == "owner-b"
 
     # --- update --------------------------------------------------------------------------
 

@@ -444,3 +444,30 @@ def test_a_byte_order_mark_at_the_start_of_the_file_is_ignored(
     assert status == 0
     assert err == [{"summary": {"read": 4, "valid": 4, "invalid": 0}}]
     assert len(out) == 6
+
+
+def test_purge_deletes_the_expired_drafts_of_an_sqlite_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime, timedelta
+
+    from edqueue import KAZAKHSTAN
+    from edqueue.adapters.sqlite import SqliteStore
+
+    path = tmp_path / "q.sqlite3"
+    now = datetime(2024, 2, 5, 10, 0, tzinfo=KAZAKHSTAN)
+    with SqliteStore(path) as store:
+        store.save("old", {"step": 1}, expires_at=now - timedelta(minutes=1))
+        store.save("fresh", {"step": 1}, expires_at=now + timedelta(hours=1))
+        store.save("before-expiry", {"step": 1})  # written by an edqueue before drafts expired
+    status, out, _ = run(capsys, "purge", "--database", str(path), "--as-of", now.isoformat())
+    assert (status, out) == (0, [{"drafts_deleted": 2}])
+    with SqliteStore(path) as store:
+        assert [store.load(d) is None for d in ("old", "fresh", "before-expiry")] == [
+            True,
+            False,
+            True,
+        ]
+    status = cli.main(["purge", "--database", str(tmp_path / "missing.sqlite3")])
+    assert status == 2
+    assert "input.not_found" in capsys.readouterr().err

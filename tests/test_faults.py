@@ -391,7 +391,7 @@ def ready(world: World) -> str:
 def snapshot(world: World, draft_id: str | None) -> tuple[object, ...]:
     """Everything a step could change: its draft, the stores, and what went out."""
     return (
-        None if draft_id is None else world.service._draft(draft_id).to_data(),
+        None if draft_id is None else world.drafts.load(draft_id),  # None once submitted
         repr(world.drafts),  # for the memory store: how many drafts there are
         list(world.repository.all()),
         world.repository.events(),
@@ -516,7 +516,7 @@ def test_a_locked_store_times_out_at_submission_and_writes_nothing(
         assert not submission.repeated
         assert [s.application.number for s in store.all()] == [submission.number]
         assert [e.kind for e in store.events()] == ["application_submitted"]
-        assert world.service._draft(draft_id).submitted_number == submission.number
+        assert store.load(draft_id) is None  # the submitted draft is deleted
         assert len(ports.notifier.outbox) == 1
         assert world.service.position(submission.number)[0].position == 1
 

@@ -53,6 +53,14 @@ def test_the_defaults_of_the_issue() -> None:
         binding_password_lifetime=Duration(10, DurationUnit.MINUTES),
         session_lifetime=Duration(30, DurationUnit.MINUTES),
         other_representative_may_act=0,
+        code_sends_per_phone=5,
+        code_sends_per_device=10,
+        code_send_window=Duration(60, DurationUnit.MINUTES),
+        code_failures_per_phone=10,
+        code_failures_per_device=20,
+        code_failure_window=Duration(1440, DurationUnit.MINUTES),
+        draft_lifetime=Duration(1440, DurationUnit.MINUTES),
+        refusal_log_interval=Duration(1, DurationUnit.MINUTES),
     )
 
 

@@ -292,6 +292,8 @@ def test_a_device_switches_numbers_at_most_once_in_40_days(world: World) -> None
     assert refused.code == "identity.device_recently_bound"
     assert world.ports.identity.binding("device-1").phone == PhoneNumber(first)  # type: ignore[union-attr]
     world.ports.clock.advance(days=2)
+    assert error(world.service.request_binding, other.id).code == "flow.unknown_draft"  # expired
+    other = world.service.start(second)
     offer = world.service.request_binding(other.id)
     world.service.bind_app(other.id, "device-1", offer.one_time_password)
     assert world.ports.identity.binding("device-1").phone == PhoneNumber(second)  # type: ignore[union-attr]
@@ -366,7 +368,8 @@ def test_a_retried_submission_returns_the_same_number_and_creates_nothing(world:
     assert (again.number, again.repeated) == (first.number, True)
     assert [s.application.number for s in world.repository.all()] == [first.number]
     assert len(world.ports.notifier.outbox) == 1
-    assert error(world.service.submit, draft.id, "another-key").code == "flow.submitted"
+    assert world.drafts.load(draft.id) is None  # the draft, with its IINs, is gone
+    assert error(world.service.submit, draft.id, "another-key").code == "flow.unknown_draft"
 
 
 def test_a_second_application_for_the_same_child_is_refused(world: World) -> None:
@@ -546,8 +549,12 @@ def test_only_the_applicant_may_read_change_or_withdraw(world: World, who: str) 
     stored = world.repository.get(number)
     assert stored is not None
     assert stored.version == 1  # nothing changed
+    assert world.service.refusals == {
+        "not the applicant nor an allowed legal representative": len(commands)
+    }
+    world.service.flush_refusals()  # the first refusal was written at once, the rest now
     denied = [e for e in world.repository.events() if e.kind == "access_denied"]
-    assert len(denied) == len(commands)
+    assert [e.data["count"] for e in denied] == [1, len(commands) - 1]
     assert all(e.number == number for e in denied)
     # the position by number is public and carries no personal data
     assert [p.position for p in world.service.position(number)] == [1, 1]

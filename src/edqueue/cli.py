@@ -19,6 +19,7 @@ import contextlib
 import gc
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
@@ -47,10 +48,36 @@ __all__ = ["main"]
 # --- reading the files ------------------------------------------------------------------------
 
 
-def _path(value: str) -> Path:
+def _path(value: str, option: str) -> Path:
+    """The path of a file to read, given to ``option``: ``input.not_found`` if nothing is
+    there, ``input.unreadable`` if something is but it is not a regular file (a directory,
+    a pipe, a device) or cannot be examined. A file that cannot be opened is
+    ``input.unreadable`` when it is read."""
     path = Path(value)
-    if not path.is_file():
-        raise InputError("input.not_found", f"no file {path.name!r} at the path given")
+    name = path.name or str(path)  # the name only: a full path may hold a user's name
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL in it
+        raise InputError(
+            "input.not_found", f"no file {name!r} at the path given to {option}"
+        ) from None
+    except OSError:
+        raise InputError(
+            "input.unreadable",
+            f"{name!r}, given to {option}, cannot be examined: check that you may read it "
+            "and the folders above it",
+        ) from None
+    if stat.S_ISDIR(mode):
+        raise InputError(
+            "input.unreadable",
+            f"{name!r}, given to {option}, is a directory: give the path of the file in it",
+        )
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            "input.unreadable",
+            f"{name!r}, given to {option}, is not a regular file (a pipe, a device or a "
+            "socket): save the data to a file and give its path",
+        )
     return path
 
 
@@ -137,9 +164,10 @@ def _collector_paused() -> Iterator[None]:
 
 def _inputs(args: argparse.Namespace) -> tuple[list[Organization], datetime, Iterator[bytes]]:
     """The organizations, the ``--as-of`` time and the lines of the applications file."""
-    organizations = _organizations(_path(args.organizations))
+    organizations = _organizations(_path(args.organizations, "--organizations"))
     as_of = _as_of(args.as_of)
-    return organizations, as_of, _lines(_path(args.applications), progress=sys.stderr.isatty())
+    applications = _path(args.applications, "--applications")
+    return organizations, as_of, _lines(applications, progress=sys.stderr.isatty())
 
 
 def _read(args: argparse.Namespace) -> tuple[list[Organization], ReadResult, datetime]:
@@ -290,6 +318,16 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from edqueue.adapters.sqlite import SqliteStore
+    from edqueue.service import purge_expired
+
+    with SqliteStore(_path(args.database, "--database")) as store:
+        deleted = purge_expired(store, store, now=_as_of(args.as_of))
+    _emit({"drafts_deleted": deleted}, sys.stdout)
+    return 0
+
+
 def _demo(_: argparse.Namespace) -> int:
     from edqueue.demo import run
 
@@ -350,6 +388,14 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="the JSON Schema of the files")
     schema.add_argument("kind", nargs="?", choices=("organizations", "applications"))
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete expired drafts (and drafts from before drafts expired) and old counted "
+        "attempts from an SQLite store",
+    )
+    purge.add_argument("--database", required=True, help="the SQLite store's file")
+    purge.add_argument("--as-of", help="the time to purge at (default: now)")
 
     generate = commands.add_parser("generate", help="write a synthetic city (deterministic)")
     generate.add_argument("--applications", type=int, default=5000)

@@ -11,6 +11,7 @@ reference documentation and the tests can check that no code is used twice or un
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "IinError",
     "IneligibleApplicationError",
     "InputError",
+    "LockedError",
     "OrganizationError",
     "PersonError",
     "PhoneError",
@@ -264,8 +266,22 @@ class FlowError(EdqueueError):
             "flow.unknown_draft",
             "flow.step",
             "flow.submitted",
+            "flow.idempotency_key_reused",
         }
     )
+
+
+class LockedError(FlowError):
+    """Too many confirmation codes sent, or too many wrong ones, for a phone number or a
+    device (:mod:`edqueue.rules.identity`): refused until ``until`` (an aware instant), the
+    right code included."""
+
+    CODES = frozenset({"identity.locked"})
+
+    def __init__(self, code: str, message: str, until: datetime) -> None:
+        super().__init__(code, message)
+        self.until = until
+        self.args = (code, message, until)
 
 
 class StorageError(EdqueueError):

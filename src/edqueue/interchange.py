@@ -4,9 +4,10 @@ A host's export is an organizations file (:func:`edqueue.schemas.parse_organizat
 JSON Lines file of submitted applications (:func:`edqueue.schemas.parse_application`).
 :func:`read_applications` streams the lines once and keeps each valid application; a broken
 line is never dropped silently: it becomes a :class:`LineError` with every reason (the
-JSON's shape, a record's invariant, each eligibility rule judged at ``as_of``, a number
-given twice, a second live application for one child). The CLI's ``rank``, ``allocate``,
-``position`` and ``explain`` are thin layers over this module.
+JSON's shape, a key given twice in one object included; a record's invariant; each
+eligibility rule judged at ``as_of``; a number given twice; a second live application for
+one child). The CLI's ``rank``, ``allocate``, ``position`` and ``explain`` are thin layers
+over this module.
 
 An export holds submitted applications, so two submission-time rules are not applied to
 it: the consents and the legal representative's status were checked at submission (the
@@ -50,7 +51,7 @@ from edqueue.rules import (
 from edqueue.rules.eligibility import violations
 from edqueue.rules.ordering import instant_key
 from edqueue.rules.queue import queue_entry, ranked_queues
-from edqueue.schemas import read_application
+from edqueue.schemas import _strict_json, read_application
 
 __all__ = [
     "NOT_FOR_EXPORTS",
@@ -147,9 +148,11 @@ def _message(error: EdqueueError) -> str:
 
 
 def _number_in(line: str | bytes) -> str | None:
+    """The application number of a line that was not used, for its report: ``None`` if the
+    line is not JSON, or gives a key twice in one object (which number would be a guess)."""
     try:
-        data = json.loads(line)
-    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested too deep
+        data = _strict_json(line)
+    except ValueError:  # jiter's error for objects or arrays nested too deep too
         return None
     number = data.get("number") if isinstance(data, dict) else None
     return number if isinstance(number, str) and number.isdigit() and len(number) <= 32 else None

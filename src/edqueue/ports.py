@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -35,6 +35,9 @@ from edqueue.models import (
 __all__ = [
     "AccessAnswer",
     "ApplicationRepository",
+    "AttemptCounter",
+    "AttemptLimit",
+    "AttemptTally",
     "BenefitRegistry",
     "Clock",
     "ConsentRegistry",
@@ -48,6 +51,7 @@ __all__ = [
     "FamilyRegister",
     "IdentityProvider",
     "Message",
+    "MonotonicClock",
     "Notifier",
     "NumberSequence",
     "StoredApplication",
@@ -221,6 +225,17 @@ class Clock(Protocol):
         ...
 
 
+@runtime_checkable
+class MonotonicClock(Clock, Protocol):
+    """A clock that also tells the real time elapsed, which no step of the wall clock
+    changes (:func:`time.monotonic`). With it, the service measures lifetimes across a
+    clock that steps back (:mod:`edqueue.timekeeping`)."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (its zero means nothing)."""
+        ...
+
+
 # --- stores ------------------------------------------------------------------------------
 
 
@@ -271,8 +286,11 @@ class ApplicationRepository(Protocol):
         events: Sequence[EventRecord] = (),
         *,
         idempotency_key: str | None = None,
+        idempotency_owner: str | None = None,
     ) -> StoredApplication:
-        """Store a new application (version 1) and its events; remember the key."""
+        """Store a new application (version 1) and its events; remember the key (compared
+        exactly, never stripped) and who used it (``idempotency_owner``: an opaque digest
+        the service gives, e.g. of the draft that was submitted)."""
         ...
 
     def update(
@@ -286,6 +304,11 @@ class ApplicationRepository(Protocol):
 
     def by_idempotency_key(self, key: str) -> StoredApplication | None:
         """The application a submission with this key created, if any."""
+        ...
+
+    def idempotency_owner(self, key: str) -> str | None:
+        """The owner stored with this key by :meth:`add`, or ``None`` (no such key, or no
+        owner was given)."""
         ...
 
     def for_child(self, child: Iin) -> list[StoredApplication]:
@@ -315,19 +338,91 @@ class EventLog(Protocol):
 class DraftStore(Protocol):
     """Applications in progress (the flow's state between steps), as JSON-ready mappings.
 
-    The service writes a draft after every step, so the flow survives a restart.
+    The service writes a draft after every step, so the flow survives a restart, and
+    deletes it when it is submitted, signed out or past its lifetime: a draft holds IINs
+    and a phone number in clear, so none is kept longer than its purpose (Law No. 94-V of
+    21.05.2013 on personal data).
     """
 
     def load(self, draft_id: str) -> Mapping[str, object] | None:
-        """The draft with this id, if any."""
+        """The draft with this id, if any (expired or not: the service checks)."""
         ...
 
-    def save(self, draft_id: str, data: Mapping[str, object]) -> None:
-        """Create or replace a draft."""
+    def save(
+        self, draft_id: str, data: Mapping[str, object], *, expires_at: datetime | None = None
+    ) -> None:
+        """Create or replace a draft; ``expires_at`` (aware) is when :meth:`purge` may
+        delete it (``None``: at the next purge)."""
         ...
 
     def delete(self, draft_id: str) -> None:
-        """Forget a draft (after submission)."""
+        """Forget a draft (after submission); a draft that is not stored is ignored."""
+        ...
+
+    def purge(self, now: datetime) -> int:
+        """Delete every draft that expired at or before ``now``, and every draft saved
+        without an expiry; return how many were deleted."""
+        ...
+
+
+# --- attempts (limits on codes sent and wrong guesses) ---------------------------------------
+
+
+def _positive_limit(_: object, __: object, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("an attempt limit must be an int of at least 1")
+
+
+def _positive_window(_: object, __: object, value: Any) -> None:
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ValueError("an attempt window must be a positive timedelta")
+
+
+@attrs.frozen
+class AttemptLimit:
+    """At most ``limit`` (at least 1) attempts counted under ``key`` in any window of
+    length ``window`` (positive); checked at construction, so a store can trust it.
+
+    ``key`` is opaque to the store (the service gives a digest, never a phone number or a
+    device id in clear)."""
+
+    key: str
+    limit: int = attrs.field(validator=_positive_limit)
+    window: timedelta = attrs.field(validator=_positive_window)
+
+
+@attrs.frozen
+class AttemptTally:
+    """What :meth:`AttemptCounter.take` found: for each limit, in the order given, the
+    attempts in its window (this one included when it was taken); if one was full,
+    ``refused`` is its index (the first full one), ``until`` the instant its window frees
+    a place, and nothing was recorded."""
+
+    counts: tuple[int, ...]
+    refused: int | None = None
+    until: datetime | None = None
+
+
+@runtime_checkable
+class AttemptCounter(Protocol):
+    """Attempts counted over rolling windows, atomically across every process sharing the
+    store: the rate limits on confirmation codes (DOMAIN.md, "Who attacks a queue")."""
+
+    def take(self, token: str, at: datetime, limits: Sequence[AttemptLimit]) -> AttemptTally:
+        """In one atomic step: count, for each limit, the attempts under its key at
+        instants ``t > at - window`` (later ones too: another process's clock may run
+        ahead); if any count has reached its
+        ``limit``, record nothing and say which limit refused and until when (the
+        ``(count - limit + 1)``-th oldest counted instant plus ``window``); otherwise record
+        one attempt at ``at`` under every key, all named ``token``."""
+        ...
+
+    def release(self, token: str) -> None:
+        """Forget the attempts named ``token`` (a right code is not a failure)."""
+        ...
+
+    def forget_attempts(self, before: datetime) -> int:
+        """Delete every attempt at or before ``before``; return how many."""
         ...
 
 

@@ -10,10 +10,12 @@ The steps and their rules, with their sources:
 
 0. **Identify** (seed, step 0): the phone number must be in the БМГ; a confirmation code is
    pushed to the ED24 app bound to it, lives ``confirmation_code_lifetime`` and allows
-   ``confirmation_code_attempts`` wrong tries (dated policy); a number with no app gets a
-   one-time password to bind one, and a device may switch to another number at most once
-   in ``device_number_change_interval`` (40 days). Both consents (notifications, offer
-   agreement) come before anything else.
+   ``confirmation_code_attempts`` wrong tries (dated policy); codes sent and wrong codes are
+   counted per number and per client device over rolling windows in the store every
+   process shares, and past a limit the number is locked (:mod:`edqueue.rules.identity`,
+   ``identity.locked``); a number with no app gets a one-time password to bind one, and a
+   device may switch to another number at most once in ``device_number_change_interval``
+   (40 days). Both consents (notifications, offer agreement) come before anything else.
 1. **Parent and child** (step 1): access to the family data is asked by SMS from 1414; the
    family is read only after the citizen grants it; the child is picked from the family,
    and the applicant's legal-representative status towards it must be confirmed.
@@ -25,7 +27,14 @@ The steps and their rules, with their sources:
    extraordinary ones need a document and stay pending until a reviewer decides.
 4. **Review** (step 4): the application text (:mod:`edqueue.application_text`).
 5. **Submit** (step 5): eligibility, a number, the queues; a retried submission with the
-   same idempotency key returns the same number and creates nothing twice.
+   same idempotency key from the same draft returns the same number and creates nothing
+   twice; the key from another draft is refused (``flow.idempotency_key_reused``). The
+   draft, which holds IINs and a phone number in clear, is deleted.
+
+Drafts live ``draft_lifetime`` after their last step, then are deleted (:meth:`purge_drafts`
+for a store that holds old ones). Time comes from :class:`~edqueue.timekeeping.SteadyTime`:
+instants never go backwards, so a clock that steps back changes neither the order of
+submissions nor a code's lifetime.
 
 The personal cabinet: the position by number (no personal data), a benefit added later,
 other organizations, withdrawal; each with optimistic concurrency (``storage.conflict``).
@@ -42,6 +51,8 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
@@ -53,12 +64,14 @@ from edqueue.errors import (
     AccessError,
     EdqueueError,
     FlowError,
+    LockedError,
     PortError,
     QueueError,
     StorageError,
 )
 from edqueue.journal import catch_up, is_queue_record, to_record
 from edqueue.models import (
+    KAZAKHSTAN,
     Applicant,
     Application,
     BenefitCategory,
@@ -79,9 +92,12 @@ from edqueue.models import (
     ReferralPreference,
     require_aware,
 )
+from edqueue.models.instants import later
 from edqueue.ports import (
     AccessAnswer,
     ApplicationRepository,
+    AttemptCounter,
+    AttemptLimit,
     BenefitRegistry,
     Clock,
     ConsentRegistry,
@@ -114,8 +130,17 @@ from edqueue.rules import (
 )
 from edqueue.rules.events import ApplicationSubmitted, BenefitChanged, QueueEvent
 from edqueue.rules.explain import Explanation
+from edqueue.rules.identity import CODE_DIGITS, Limit, code_guess_limits, code_send_limits, minutes
+from edqueue.timekeeping import SteadyTime
 
-__all__ = ["ApplicationService", "BindingOffer", "Draft", "Store", "Submission"]
+__all__ = [
+    "ApplicationService",
+    "BindingOffer",
+    "Draft",
+    "Store",
+    "Submission",
+    "purge_expired",
+]
 
 _T = TypeVar("_T")
 
@@ -140,7 +165,9 @@ def _time(value: object) -> datetime | None:
 class Draft:
     """An application in progress: what the flow has gathered so far (its state).
 
-    Secrets (the confirmation code, the binding password) are kept only as salted digests.
+    Secrets (the confirmation code, the binding password) are kept only as salted digests;
+    the wrong guesses of a code are counted in the store (:class:`~edqueue.ports.AttemptCounter`,
+    under ``code_id``), not in the draft, so processes guessing at once lose no count.
     The ``repr`` shows the progress, never personal data.
     """
 
@@ -150,7 +177,7 @@ class Draft:
     salt: str = attrs.field(factory=lambda: secrets.token_hex(8), repr=False)
     code_digest: str | None = attrs.field(default=None, repr=False)
     code_sent_at: datetime | None = None
-    code_attempts: int = 0
+    code_id: str | None = attrs.field(default=None, repr=False)
     binding_digest: str | None = attrs.field(default=None, repr=False)
     binding_offered_at: datetime | None = None
     confirmed_at: datetime | None = None
@@ -180,7 +207,7 @@ class Draft:
             "salt": self.salt,
             "code_digest": self.code_digest,
             "code_sent_at": _iso(self.code_sent_at),
-            "code_attempts": self.code_attempts,
+            "code_id": self.code_id,
             "binding_digest": self.binding_digest,
             "binding_offered_at": _iso(self.binding_offered_at),
             "confirmed_at": _iso(self.confirmed_at),
@@ -219,7 +246,7 @@ class Draft:
                 salt=data["salt"],
                 code_digest=data["code_digest"],
                 code_sent_at=_time(data["code_sent_at"]),
-                code_attempts=int(data["code_attempts"]),
+                code_id=data.get("code_id"),
                 binding_digest=data["binding_digest"],
                 binding_offered_at=_time(data["binding_offered_at"]),
                 confirmed_at=_time(data["confirmed_at"]),
@@ -241,12 +268,25 @@ class Draft:
                 ),
                 benefit_document=data["benefit_document"],
                 pmpk=None if pmpk is None else PmpkConclusion(pmpk[0], date.fromisoformat(pmpk[1])),
-                submitted_number=data["submitted_number"],
+                submitted_number=data.get("submitted_number"),
             )
         except (KeyError, TypeError, ValueError, EdqueueError):
             raise FlowError(
                 "flow.unknown_draft", "the stored draft cannot be read; start the flow again"
             ) from None
+
+
+_EXPIRED = datetime(1970, 1, 1, tzinfo=KAZAKHSTAN)
+
+
+def _expiry(data: Mapping[str, object]) -> datetime:
+    """When a stored draft expires; long ago if it carries no readable expiry (drafts
+    written before drafts expired)."""
+    try:
+        expires = datetime.fromisoformat(str(data["expires_at"]))
+    except (KeyError, ValueError):
+        return _EXPIRED
+    return _EXPIRED if expires.tzinfo is None else expires
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -310,6 +350,16 @@ class ApplicationService:
     and the desk are rebuilt from the store alone (:func:`edqueue.journal.rebuild_desk`):
     O(N + E) plus the replayed commands. Run the desk's decisions from one process: two
     desks deciding at once could both give away the same free place.
+
+    ``attempts`` counts codes sent and wrong codes (:mod:`edqueue.rules.identity`); every
+    process serving the same families must share it. By default it is ``store`` or
+    ``drafts`` when either implements :class:`~edqueue.ports.AttemptCounter`
+    (:class:`~edqueue.adapters.sqlite.SqliteStore` does); otherwise pass one. ``clock`` is
+    read at construction: a naive one raises ``time.naive`` there.
+
+    Refused requests (``access.denied``) are counted (:attr:`refusals`) and written to the
+    log as one record per ``refusal_log_interval`` (:meth:`flush_refusals`), so a flood of
+    refusals cannot grow the log.
     """
 
     def __init__(
@@ -331,7 +381,22 @@ class ApplicationService:
         policy: Policy = KAZAKHSTAN_POLICY,
         calendar: WorkingCalendar = KAZAKHSTAN_CALENDAR,
         ordering: OrderingPolicy | None = None,
+        attempts: AttemptCounter | None = None,
     ) -> None:
+        self._time = SteadyTime(clock)  # raises time.naive for a naive clock, now
+        if attempts is None:
+            attempts = next((p for p in (store, drafts) if isinstance(p, AttemptCounter)), None)
+        if attempts is None:
+            raise TypeError(
+                "the service needs an AttemptCounter shared by every process (attempts=...); "
+                "neither the store nor the drafts store is one"
+            )
+        self._attempts: AttemptCounter = attempts
+        self._refusal_lock = threading.Lock()
+        self._refused: Counter[str] = Counter()  # every refusal since the start, by reason
+        self._unwritten: Counter[str] = Counter()  # those not yet in the log
+        self._unwritten_numbers: set[str | None] = set()
+        self._refusals_written_at: datetime | None = None
         self._identity = identity
         self._consents = consents
         self._family = family
@@ -396,14 +461,20 @@ class ApplicationService:
             self._stale = True
 
     def _now(self) -> datetime:
-        return require_aware(self._clock.now(), "the clock's time")
+        """The current instant; never earlier than one already used (SteadyTime)."""
+        return self._time.now()
 
     # --- step 0: identify -------------------------------------------------------------------
 
-    def start(self, phone: str | PhoneNumber) -> Draft:
+    def start(self, phone: str | PhoneNumber, *, device: str | None = None) -> Draft:
         """Begin with a phone number: it must be in the БМГ; if an ED24 app is bound to it,
         a confirmation code is pushed at once (``draft.code_sent``), otherwise the family
-        binds an app first (:meth:`request_binding`, :meth:`bind_app`)."""
+        binds an app first (:meth:`request_binding`, :meth:`bind_app`).
+
+        ``device`` is the host's id of the client asking (an app installation, a browser,
+        an address): codes are limited per number and per device
+        (:mod:`edqueue.rules.identity`); past a limit, :class:`~edqueue.errors.LockedError`
+        (``identity.locked``) says until when."""
         number = phone if isinstance(phone, PhoneNumber) else PhoneNumber(phone)
         if not self._identity.in_mobile_register(number):
             raise FlowError(
@@ -413,12 +484,13 @@ class ApplicationService:
             )
         draft = Draft(id=secrets.token_urlsafe(16), phone=number)
         if self._identity.app_bound(number):
-            draft = self._push_code(draft)
+            draft = self._push_code(draft, device)
         self._save(draft)
         return draft
 
-    def send_code(self, draft_id: str) -> Draft:
-        """Push a new confirmation code to the ED24 app (the old one stops working)."""
+    def send_code(self, draft_id: str, *, device: str | None = None) -> Draft:
+        """Push a new confirmation code to the ED24 app (the old one stops working), within
+        the limits on codes sent (see :meth:`start`)."""
         draft = self._draft(draft_id)
         if not self._identity.app_bound(draft.phone):
             raise FlowError(
@@ -426,44 +498,71 @@ class ApplicationService:
                 "no ED24 app is bound to this number; install ED24 and bind it with the "
                 "one-time password or QR code (request_binding)",
             )
-        draft = self._push_code(draft)
+        draft = self._push_code(draft, device)
         self._save(draft)
         return draft
 
-    def _push_code(self, draft: Draft) -> Draft:
-        code = f"{secrets.randbelow(10_000):04d}"
+    def _push_code(self, draft: Draft, device: str | None) -> Draft:
+        now = self._now()
+        limits = code_send_limits(self._policy.at(now), draft.phone, device)
+        self._take(secrets.token_hex(16), now, limits, "confirmation codes were asked for")
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         self._identity.push_code(draft.phone, code)
         return attrs.evolve(
             draft,
             code_digest=_digest(draft.salt, code),
-            code_sent_at=self._now(),
-            code_attempts=0,
+            code_sent_at=now,
+            code_id=secrets.token_hex(16),
         )
 
-    def confirm_code(self, draft_id: str, code: str) -> Draft:
+    def _take(self, token: str, now: datetime, limits: Sequence[Limit], what: str) -> list[int]:
+        """Count one attempt under every limit, atomically in the store; raise
+        ``identity.locked`` (a phone or device limit) or ``identity.code_attempts`` (the
+        code's own) if one is full. Returns the counts, this attempt included."""
+        tally = self._attempts.take(
+            token, now, [AttemptLimit(limit.key, limit.limit, limit.window) for limit in limits]
+        )
+        if tally.refused is None:
+            return list(tally.counts)
+        limit = limits[tally.refused]
+        if limit.scope == "code":
+            raise FlowError("identity.code_attempts", "too many wrong codes; ask for a new one")
+        until = now if tally.until is None else tally.until
+        raise LockedError(
+            "identity.locked",
+            f"too many {what} for this {'phone number' if limit.scope == 'phone' else 'device'}"
+            f"; it is locked until {until.astimezone(KAZAKHSTAN):%d.%m.%Y %H:%M} "
+            "(Kazakhstan time): wait until then",
+            until,
+        )
+
+    def confirm_code(self, draft_id: str, code: str, *, device: str | None = None) -> Draft:
         """Check the code the family typed. It works once, within its lifetime, and only
-        ``confirmation_code_attempts`` wrong codes are allowed; each wrong one counts."""
+        ``confirmation_code_attempts`` wrong codes are allowed; each wrong one counts, for
+        the code, the number and the device (:mod:`edqueue.rules.identity`), atomically
+        across processes. Past a number's or device's limit every code is refused, the
+        right one too (``identity.locked``)."""
         draft = self._draft(draft_id)
         now = self._now()
         values = self._policy.at(now)
         if draft.code_digest is None or draft.code_sent_at is None:
             raise FlowError("flow.step", "ask for a confirmation code first (send_code)")
-        lifetime = self._calendar.deadline(draft.code_sent_at, values.confirmation_code_lifetime)
-        if now >= lifetime:
+        if now >= self._calendar.deadline(draft.code_sent_at, values.confirmation_code_lifetime):
             raise FlowError("identity.code_expired", "the code has expired; ask for a new one")
-        if draft.code_attempts >= values.confirmation_code_attempts:
-            raise FlowError("identity.code_attempts", "too many wrong codes; ask for a new one")
+        code_id = draft.code_id or f"{draft.id}:{draft.code_sent_at.isoformat()}"
+        limits = code_guess_limits(values, draft.phone, device, code_id)
+        token = secrets.token_hex(16)
+        counts = self._take(token, now, limits, "wrong codes")
         if not hmac.compare_digest(draft.code_digest, _digest(draft.salt, str(code).strip())):
-            attempts = draft.code_attempts + 1
-            self._save(attrs.evolve(draft, code_attempts=attempts))
-            left = values.confirmation_code_attempts - attempts
+            left = limits[0].limit - counts[0]
             raise FlowError(
                 "identity.code_wrong",
                 f"the code does not match; {left} attempt(s) left"
                 if left
                 else "the code does not match; ask for a new one",
             )
-        draft = attrs.evolve(draft, code_digest=None, confirmed_at=now)
+        self._attempts.release(token)  # only wrong codes count
+        draft = attrs.evolve(draft, code_digest=None, code_id=None, confirmed_at=now)
         self._save(draft)
         return draft
 
@@ -722,16 +821,21 @@ class ApplicationService:
         )
 
     def submit(self, draft_id: str, idempotency_key: str) -> Submission:
-        """Submit the application: a number, the queues, a notification.
+        """Submit the application: a number, the queues, a notification; the draft is
+        deleted.
 
-        A retried call with the same ``idempotency_key`` returns the first submission's
-        number and creates nothing (``repeated=True``). Raises
+        A retried call from the same draft with the same ``idempotency_key`` (compared
+        exactly) returns the first submission's number and creates nothing
+        (``repeated=True``); the key used by another draft is refused
+        (``flow.idempotency_key_reused``) and nothing changes. The submission instant is
+        never earlier than the latest one in the queues, whatever the clock says. Raises
         :class:`~edqueue.errors.IneligibleApplicationError` with every rule broken.
         """
         key = _key(idempotency_key)
-        earlier = self._store.by_idempotency_key(key)
-        if earlier is not None:
-            return Submission(earlier.application.number, (), repeated=True)
+        owner = _owner(draft_id)
+        repeated = self._repeated(key, owner, draft_id)
+        if repeated is not None:
+            return repeated
         draft = self._ready(draft_id)
         if draft.submitted_number is not None:
             raise FlowError(
@@ -739,17 +843,56 @@ class ApplicationService:
                 f"this application was already submitted as #{draft.submitted_number}",
             )
         now = self._now()
-        application = self._tentative(draft, number=self._numbers.next_number(), at=now)
+        latest = self.desk.book.latest_submission
+        at = now if latest is None or latest <= now else latest
+        application = self._tentative(draft, number=self._numbers.next_number(), at=at)
         self._check(application, exclude=None)
-        _, records = self._run(
-            lambda: self.desk.book.submit(application),
-            lambda records: self._store.add(application, records, idempotency_key=key),
-            actor="applicant",
-            submitted=application,
-        )
-        self._save(attrs.evolve(draft, submitted_number=application.number))
+        try:
+            _, records = self._run(
+                lambda: self.desk.book.submit(application),
+                lambda records: self._store.add(
+                    application, records, idempotency_key=key, idempotency_owner=owner
+                ),
+                actor="applicant",
+                submitted=application,
+            )
+        except StorageError as error:
+            # a retry of this very submission, running at the same time, may have won
+            again = (
+                self._repeated(key, owner, draft_id) if error.code == "storage.duplicate" else None
+            )
+            if again is None:
+                raise
+            return again
+        self._drop_draft(draft, application.number)
         self._notify(application, records)
         return Submission(application.number, tuple(records))
+
+    def _repeated(self, key: str, owner: str, draft_id: str) -> Submission | None:
+        """The earlier submission with this key, if this draft made it; ``None`` if the
+        key is new; ``flow.idempotency_key_reused`` if another draft used it."""
+        earlier = self._store.by_idempotency_key(key)
+        if earlier is None:
+            return None
+        if not hmac.compare_digest(self._store.idempotency_owner(key) or "", owner):
+            raise FlowError(
+                "flow.idempotency_key_reused",
+                "this idempotency key was already used to submit another application; "
+                "nothing was stored: use a new key for each application",
+            )
+        data = self._drafts.load(draft_id)
+        if data is not None:
+            self._drop_draft(Draft.from_data(data), earlier.application.number)
+        return Submission(earlier.application.number, (), repeated=True)
+
+    def _drop_draft(self, draft: Draft, number: str) -> None:
+        """Delete a submitted draft. If the store fails now, the draft is marked submitted
+        instead (best effort), so it cannot be submitted again, and a purge deletes it."""
+        try:
+            self._drafts.delete(draft.id)
+        except PortError:
+            with contextlib.suppress(PortError):
+                self._save(attrs.evolve(draft, submitted_number=number))
 
     # --- the personal cabinet ------------------------------------------------------------------
 
@@ -827,14 +970,16 @@ class ApplicationService:
 
     def details(self, number: str, *, session: str) -> StoredApplication:
         """The application in full, for the family that may act on it (see
-        :meth:`sign_in`); anyone else gets ``access.denied``, which is logged."""
+        :meth:`sign_in`); anyone else gets ``access.denied``, which is counted
+        (:attr:`refusals`, :meth:`flush_refusals`)."""
         return self._allowed(number, session)[0]
 
-    def sign_in(self, phone: str | PhoneNumber) -> Draft:
+    def sign_in(self, phone: str | PhoneNumber, *, device: str | None = None) -> Draft:
         """Begin a personal-cabinet session: a code goes to the ED24 app; once
         :meth:`confirm_code` accepts it, the draft's id is the ``session`` of the cabinet's
-        commands for ``session_lifetime``."""
-        return self.start(phone)
+        commands for ``session_lifetime``, until :meth:`sign_out`. Codes are limited as in
+        :meth:`start`."""
+        return self.start(phone, device=device)
 
     def _allowed(self, number: str, session: str) -> tuple[StoredApplication, str]:
         """The stored application if the session's person may act on it. The person is the
@@ -869,16 +1014,65 @@ class ApplicationService:
         raise self._denied(number, "not the applicant nor an allowed legal representative")
 
     def _denied(self, number: str | None, why: str) -> AccessError:
-        """Log the refusal (no personal data); the ``access.denied`` error to raise."""
-        self._store.append(
-            [EventRecord(kind="access_denied", at=self._now(), number=number, reason=why)]
-        )
+        """Count the refusal, writing the counts to the log at most once per
+        ``refusal_log_interval`` (:meth:`flush_refusals`); the ``access.denied`` error to
+        raise. No personal data."""
+        now = self._now()
+        with self._refusal_lock:
+            self._refused[why] += 1
+            self._unwritten[why] += 1
+            self._unwritten_numbers.add(number)
+            written = self._refusals_written_at
+        interval = minutes(self._policy.at(now).refusal_log_interval)
+        if written is None or now >= later(written, interval):
+            with contextlib.suppress(PortError):  # the counts wait for the next write
+                self.flush_refusals()
         return AccessError(
             "access.denied",
             "only the applicant, signed in with their own number, may do this"
             if number is None
             else f"you may not act on application #{number}; sign in with the applicant's number",
         )
+
+    @property
+    def refusals(self) -> Mapping[str, int]:
+        """How many requests this service refused (``access.denied``) since it started, by
+        reason (``"unknown session"``, ...): the counter an operator watches for a flood."""
+        with self._refusal_lock:
+            return dict(self._refused)
+
+    def flush_refusals(self) -> int:
+        """Write the refusals counted since the last record as one ``access_denied``
+        record: ``data`` has ``count``, ``applications`` (how many distinct numbers) and a
+        count per reason; ``number`` is the application's when all concern one. Returns how
+        many refusals it wrote (0: none waited). A host calls it before the process stops.
+        """
+        now = self._now()
+        with self._refusal_lock:
+            counts, numbers = self._unwritten, self._unwritten_numbers
+            self._unwritten, self._unwritten_numbers = Counter(), set()
+            self._refusals_written_at = now
+        total = sum(counts.values())
+        if not total:
+            return 0
+        data: dict[str, str | int | None] = {"count": total, "applications": len(numbers - {None})}
+        data.update(sorted(counts.items()))
+        only = next(iter(numbers)) if len(numbers) == 1 else None
+        record = EventRecord(
+            kind="access_denied",
+            at=now,
+            number=only,
+            reason=next(iter(counts)) if len(counts) == 1 else "several reasons",
+            data=data,
+        )
+        try:
+            self._store.append([record])
+        except PortError:
+            with self._refusal_lock:
+                self._unwritten.update(counts)
+                self._unwritten_numbers |= numbers
+            raise
+        return total
 
     def _live(
         self, number: str, expected_version: int | None, session: str
@@ -1153,15 +1347,38 @@ class ApplicationService:
     # --- inside -----------------------------------------------------------------------------------
 
     def _draft(self, draft_id: str) -> Draft:
+        """The draft, unless it is unknown or past its lifetime (then it is deleted)."""
         data = self._drafts.load(draft_id)
+        if data is not None and not self._now() < _expiry(data):
+            self._drafts.delete(draft_id)
+            data = None
         if data is None:
             raise FlowError(
-                "flow.unknown_draft", "no application in progress with this id; start again"
+                "flow.unknown_draft",
+                "no application in progress with this id (drafts are deleted when "
+                "submitted, signed out or left past their lifetime); start again",
             )
         return Draft.from_data(data)
 
     def _save(self, draft: Draft) -> None:
-        self._drafts.save(draft.id, draft.to_data())
+        """Save the draft, to be deleted ``draft_lifetime`` after this step."""
+        now = self._now()
+        expires = later(now, minutes(self._policy.at(now).draft_lifetime))
+        self._drafts.save(
+            draft.id, {**draft.to_data(), "expires_at": expires.isoformat()}, expires_at=expires
+        )
+
+    def sign_out(self, session: str) -> None:
+        """End a cabinet session, or abandon an application in progress: the draft (the
+        session) is deleted at once. An unknown session is ignored."""
+        self._drafts.delete(session)
+
+    def purge_drafts(self) -> int:
+        """Delete every draft past its lifetime (and drafts stored by an edqueue before
+        drafts expired), and forget counted attempts older than every window
+        (:func:`purge_expired`); returns how many drafts were deleted. A host runs it from
+        time to time (``edqueue purge --database FILE`` for an SQLite store)."""
+        return purge_expired(self._drafts, self._attempts, now=self._now(), policy=self._policy)
 
     def _confirmed(self, draft_id: str) -> Draft:
         draft = self._draft(draft_id)
@@ -1254,6 +1471,27 @@ class ApplicationService:
                     self._unlogged.append(failure)
 
 
+def purge_expired(
+    drafts: DraftStore,
+    attempts: AttemptCounter,
+    *,
+    now: datetime,
+    policy: Policy = KAZAKHSTAN_POLICY,
+) -> int:
+    """Delete the drafts expired by ``now`` and those saved without an expiry
+    (:meth:`~edqueue.ports.DraftStore.purge`), and forget the attempts older than the
+    longest window of ``policy`` on that day (codes sent, wrong codes, a code's life).
+    Returns how many drafts were deleted. O(drafts + attempts)."""
+    values = policy.at(require_aware(now, "the time of the purge"))
+    windows = (
+        values.code_send_window,
+        values.code_failure_window,
+        values.confirmation_code_lifetime,
+    )
+    attempts.forget_attempts(later(now, -max(minutes(w) for w in windows)))
+    return drafts.purge(now)
+
+
 def _message(kind: str, number: str, reason: str) -> Message | None:
     """The family's message for an event of ``kind``, or ``None`` if it warrants none."""
     texts = _MESSAGES.get(kind)
@@ -1264,6 +1502,13 @@ def _message(kind: str, number: str, reason: str) -> Message | None:
 
 
 def _key(value: str) -> str:
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 128:
+    """An idempotency key, as given: compared exactly, never stripped."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not value.strip():
         raise FlowError("flow.step", "an idempotency key is 1-128 characters of text")
-    return value.strip()
+    return value
+
+
+def _owner(draft_id: str) -> str:
+    """Who used an idempotency key: a digest of the draft's id (a secret the family holds),
+    so the store keeps no id that would open the draft."""
+    return "draft:" + hashlib.sha256(f"edqueue:draft:{draft_id}".encode()).hexdigest()[:32]

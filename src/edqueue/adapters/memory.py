@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import attrs
 
-from edqueue.adapters.memory_store import MemoryDrafts, MemoryRepository
+from edqueue.adapters.memory_store import MemoryAttempts, MemoryDrafts, MemoryRepository
 from edqueue.errors import PortError
 from edqueue.models import (
     BenefitCategory,
@@ -46,6 +46,7 @@ from edqueue.models import (
 from edqueue.models.instants import later
 from edqueue.ports import (
     AccessAnswer,
+    AttemptCounter,
     DeviceBinding,
     DraftStore,
     FamilyMember,
@@ -443,6 +444,7 @@ class ManualClock:
 
     def __init__(self, start: datetime) -> None:
         self._now = require_aware(start, "the clock's start")
+        self._elapsed = 0.0  # seconds advanced: the monotonic clock
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -458,10 +460,18 @@ class ManualClock:
             raise TypeError("advance takes one timedelta or keyword units such as minutes=2")
         with self._lock:
             self._now = later(self._now, delta)
+            self._elapsed += delta.total_seconds()
             return self._now
 
+    def monotonic(self) -> float:
+        """The seconds :meth:`advance` moved on (real time passing); :meth:`set` does not
+        change it (a wall clock set forward or back)."""
+        with self._lock:
+            return self._elapsed
+
     def set(self, at: datetime) -> None:
-        """Jump to ``at`` (forward or back)."""
+        """Jump to ``at`` (forward or back), as an operator or NTP sets a wall clock: the
+        monotonic clock does not move."""
         moment = require_aware(at, "the clock's time")
         with self._lock:
             self._now = moment
@@ -511,6 +521,9 @@ class MemoryPorts:
     notifier: MemoryNotifier
     clock: ManualClock
     numbers: MemoryNumbers
+    attempts: MemoryAttempts = attrs.field(factory=MemoryAttempts)
+    """The counts of codes sent and wrong codes, shared by every service built here (the
+    in-memory stand-in for a store that all processes share)."""
 
     def service(
         self,
@@ -524,7 +537,8 @@ class MemoryPorts:
         policy: Policy = KAZAKHSTAN_POLICY,
     ) -> ApplicationService:
         """An :class:`~edqueue.service.ApplicationService` over these ports and the given
-        stores; by default the seed's organizations and addressee (Shakhtinsk)."""
+        stores; by default the seed's organizations and addressee (Shakhtinsk). Attempts
+        are counted in ``store`` when it can (SQLite), else in :attr:`attempts`."""
         return ApplicationService(
             identity=self.identity,
             consents=self.consents,
@@ -540,6 +554,7 @@ class MemoryPorts:
             authority=authority,
             locality=locality,
             policy=policy,
+            attempts=store if isinstance(store, AttemptCounter) else self.attempts,
         )
 
 

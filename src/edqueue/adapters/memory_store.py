@@ -1,4 +1,4 @@
-"""The stores in memory: submitted applications with their event log, and drafts.
+"""The stores in memory: submitted applications with their event log, drafts, and attempts.
 
 For tests, the demo and a host's own tests (cosmicpython's fake repository: fast and honest).
 They keep the same contract as :class:`~edqueue.adapters.sqlite.SqliteStore`
@@ -8,23 +8,24 @@ order they are written. Thread-safe: one lock around every operation. Nothing su
 process.
 
 Source of every rule: :mod:`edqueue.ports` (``ApplicationRepository``, ``EventLog``,
-``DraftStore``).
+``DraftStore``, ``AttemptCounter``).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
 from edqueue.audit import GENESIS, seal
 from edqueue.errors import StorageError
-from edqueue.models import Application, Iin, by_number, number_order, require_aware
-from edqueue.ports import EventRecord, StoredApplication
+from edqueue.models import Application, Iin, by_number, instant, number_order, require_aware
+from edqueue.ports import AttemptLimit, AttemptTally, EventRecord, StoredApplication
 
-__all__ = ["MemoryDrafts", "MemoryRepository"]
+__all__ = ["MemoryAttempts", "MemoryDrafts", "MemoryRepository"]
 
 
 class MemoryRepository:
@@ -39,6 +40,7 @@ class MemoryRepository:
         self._lock = threading.Lock()
         self._applications: dict[str, StoredApplication] = {}
         self._keys: dict[str, str] = {}  # idempotency key -> number
+        self._owners: dict[str, str] = {}  # idempotency key -> its owner, when one was given
         self._children: dict[Iin, set[str]] = {}  # child's IIN -> numbers
         self._events: list[EventRecord] = []  # sequence n is at index n - 1
 
@@ -61,6 +63,12 @@ class MemoryRepository:
         with self._lock:
             number = self._keys.get(key)
             return None if number is None else self._applications[number]
+
+    def idempotency_owner(self, key: str) -> str | None:
+        """The owner stored with this key by :meth:`add`, if any (keys compared exactly).
+        O(1)."""
+        with self._lock:
+            return self._owners.get(key)
 
     def for_child(self, child: Iin) -> list[StoredApplication]:
         """Every application for this child (IINs compared by equality), in order of
@@ -91,9 +99,12 @@ class MemoryRepository:
         events: Sequence[EventRecord] = (),
         *,
         idempotency_key: str | None = None,
+        idempotency_owner: str | None = None,
     ) -> StoredApplication:
-        """Store a new application as version 1, with its events. O(e).
+        """Store a new application as version 1, with its events, and remember the
+        idempotency key (compared exactly, never stripped) with its owner. O(e).
 
+        An owner given without a key is not stored (there is nothing to look it up by).
         Raises ``storage.duplicate`` if the number is stored, or if the idempotency key was
         already used (for another number); :class:`~edqueue.errors.TimeError` for an event
         with a naive time. Either way nothing is written.
@@ -116,6 +127,8 @@ class MemoryRepository:
             self._applications[number] = stored
             if idempotency_key is not None:
                 self._keys[idempotency_key] = number
+                if idempotency_owner is not None:
+                    self._owners[idempotency_key] = idempotency_owner
             self._children.setdefault(application.child.iin, set()).add(number)
             self._events.extend(numbered)
             return stored
@@ -165,7 +178,8 @@ class MemoryRepository:
             return numbered
 
     def forget(self, number: str) -> bool:
-        """Delete an application, its idempotency key and the data of its events.
+        """Delete an application, its idempotency key (and the key's owner) and the data of
+        its events.
 
         The events keep their kind, time, number and reason (the audit trail, which by the
         ``EventLog`` contract holds no personal data); their ``data`` becomes empty. Returns
@@ -177,7 +191,10 @@ class MemoryRepository:
             stored = self._applications.pop(number, None)
             if stored is None:
                 return False
-            self._keys = {k: n for k, n in self._keys.items() if n != number}
+            keys = [k for k, n in self._keys.items() if n == number]
+            for key in keys:
+                del self._keys[key]
+                self._owners.pop(key, None)
             child = stored.application.child.iin
             self._children[child].discard(number)
             if not self._children[child]:
@@ -208,34 +225,143 @@ class MemoryDrafts:
 
     ``save`` stores the mapping's JSON, so later changes by the caller do not leak in and
     every ``load`` returns a fresh copy; data that is not JSON-ready (a datetime, a set)
-    fails here as it would in SQLite (``TypeError``/``ValueError``). O(size of the draft)
-    per operation.
+    fails here as it would in SQLite (``TypeError``/``ValueError``). Each draft keeps its
+    expiry as an instant (UTC), so :meth:`purge` compares moments, never wall clocks.
+    O(size of the draft) per operation; ``purge`` is O(drafts).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._drafts: dict[str, str] = {}
+        self._drafts: dict[str, tuple[str, datetime | None]] = {}  # id -> (JSON, expiry)
 
     def __repr__(self) -> str:
         with self._lock:
             return f"MemoryDrafts(drafts={len(self._drafts)})"
 
     def load(self, draft_id: str) -> Mapping[str, object] | None:
-        """The draft with this id (a fresh copy), if any."""
+        """The draft with this id (a fresh copy), if any, expired or not."""
         with self._lock:
-            text = self._drafts.get(draft_id)
-        if text is None:
+            stored = self._drafts.get(draft_id)
+        if stored is None:
             return None
-        data: dict[str, object] = json.loads(text)
+        data: dict[str, object] = json.loads(stored[0])
         return data
 
-    def save(self, draft_id: str, data: Mapping[str, object]) -> None:
-        """Create or replace a draft."""
+    def save(
+        self, draft_id: str, data: Mapping[str, object], *, expires_at: datetime | None = None
+    ) -> None:
+        """Create or replace a draft (and its expiry). Raises ``TypeError``/``ValueError``
+        for data that is not JSON-ready and :class:`~edqueue.errors.TimeError` for a naive
+        ``expires_at``, before anything changes."""
         text = json.dumps(dict(data), ensure_ascii=False, sort_keys=True, allow_nan=False)
+        expiry = None if expires_at is None else instant(require_aware(expires_at, "the expiry"))
         with self._lock:
-            self._drafts[draft_id] = text
+            self._drafts[draft_id] = (text, expiry)
 
     def delete(self, draft_id: str) -> None:
         """Forget a draft; a draft that is not stored is ignored."""
         with self._lock:
             self._drafts.pop(draft_id, None)
+
+    def purge(self, now: datetime) -> int:
+        """Delete every draft that expired at or before ``now`` (compared as instants) and
+        every draft saved without an expiry; return how many. Raises
+        :class:`~edqueue.errors.TimeError` for a naive ``now``, deleting nothing."""
+        moment = instant(require_aware(now, "the time of the purge"))
+        with self._lock:
+            gone = [
+                draft_id
+                for draft_id, (_, expiry) in self._drafts.items()
+                if expiry is None or expiry <= moment
+            ]
+            for draft_id in gone:
+                del self._drafts[draft_id]
+            return len(gone)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _microseconds(moment: datetime, what: str) -> int:
+    """An aware time as microseconds since 1970 UTC (exact, and comparable as instants);
+    :class:`~edqueue.errors.TimeError` if it is naive."""
+    return (instant(require_aware(moment, what)) - _EPOCH) // _MICROSECOND
+
+
+class MemoryAttempts:
+    """Attempts counted over rolling windows (port ``AttemptCounter``): the rate limits on
+    confirmation codes.
+
+    Each attempt is kept as ``(microseconds since 1970 UTC, token)`` under its key, as
+    :class:`~edqueue.adapters.sqlite.SqliteStore` keeps it, until
+    :meth:`release` or :meth:`forget_attempts` removes it; ``take`` counts, decides and
+    records under the one lock, so threads never together pass a limit. Keys are opaque
+    (the service gives digests). ``a`` is the number of attempts stored under the call's
+    keys: ``take`` is O(a log a); ``release`` and ``forget_attempts`` are O(all attempts).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._attempts: dict[str, list[tuple[int, str]]] = {}  # key -> [(at_us, token)]
+
+    def __repr__(self) -> str:
+        with self._lock:
+            count = sum(len(attempts) for attempts in self._attempts.values())
+            return f"MemoryAttempts(attempts={count})"
+
+    def take(self, token: str, at: datetime, limits: Sequence[AttemptLimit]) -> AttemptTally:
+        """Count, for each limit, the attempts under its key at instants after
+        ``at - window`` (later ones included); if one limit is full, record nothing and
+        return its index and the instant its window frees a place (in ``at``'s time
+        zone); otherwise record one attempt named ``token`` at ``at`` under each distinct
+        key (a key named by two limits, with two windows, gets one attempt).
+
+        Raises :class:`~edqueue.errors.TimeError` for a naive ``at``, recording nothing
+        (an :class:`~edqueue.ports.AttemptLimit` is valid by construction).
+        """
+        moment = _microseconds(at, "the attempt time")
+        checked = list(limits)
+        with self._lock:
+            counts: list[int] = []
+            refused: int | None = None
+            until: datetime | None = None
+            for i, limit in enumerate(checked):
+                window = limit.window // _MICROSECOND
+                inside = sorted(
+                    t for t, _ in self._attempts.get(limit.key, ()) if t > moment - window
+                )
+                counts.append(len(inside))
+                if refused is None and len(inside) >= limit.limit:
+                    refused = i
+                    oldest = inside[len(inside) - limit.limit]
+                    until = (_EPOCH + (oldest + window) * _MICROSECOND).astimezone(at.tzinfo)
+            if refused is not None:
+                return AttemptTally(tuple(counts), refused, until)
+            for key in dict.fromkeys(limit.key for limit in checked):
+                self._attempts.setdefault(key, []).append((moment, token))
+            return AttemptTally(tuple(count + 1 for count in counts))
+
+    def release(self, token: str) -> None:
+        """Forget the attempts named ``token`` (a right code is not a failure)."""
+        with self._lock:
+            self._remove(lambda t, name: name == token)
+
+    def forget_attempts(self, before: datetime) -> int:
+        """Delete every attempt at or before ``before`` (as instants); return how many.
+        Raises :class:`~edqueue.errors.TimeError` for a naive ``before``."""
+        moment = _microseconds(before, "the time to forget attempts before")
+        with self._lock:
+            return self._remove(lambda t, name: t <= moment)
+
+    def _remove(self, doomed: Callable[[int, str], bool]) -> int:
+        """Drop the attempts ``doomed`` picks (under the lock); return how many."""
+        removed = 0
+        for key in list(self._attempts):
+            kept = [(t, name) for t, name in self._attempts[key] if not doomed(t, name)]
+            removed += len(self._attempts[key]) - len(kept)
+            if kept:
+                self._attempts[key] = kept
+            else:
+                del self._attempts[key]
+        return removed

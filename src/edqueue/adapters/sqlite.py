@@ -1,7 +1,8 @@
 """The stores over SQLite (the standard library's :mod:`sqlite3`): one file, many processes.
 
-:class:`SqliteStore` implements ``ApplicationRepository``, ``EventLog``, ``DraftStore`` and
-``NumberSequence`` (:mod:`edqueue.ports`, the source of every rule here). Its guarantees:
+:class:`SqliteStore` implements ``ApplicationRepository``, ``EventLog``, ``DraftStore``,
+``AttemptCounter`` and ``NumberSequence`` (:mod:`edqueue.ports`, the source of every rule
+here). Its guarantees:
 
 - **One transaction per command** (``BEGIN IMMEDIATE`` ... ``COMMIT``, ``ROLLBACK`` on any
   error): an application and its events are written together or not at all.
@@ -12,14 +13,18 @@
   commit, so a committed application (a family's place in the queue) survives a power cut;
   ``NORMAL``, common with WAL, may lose the last commits then. WAL lets readers run while
   one writer writes.
+- **Limits hold across processes**: ``take`` counts the attempts in their windows and
+  records the new one in one ``BEGIN IMMEDIATE`` transaction, so processes sharing the file
+  never together pass a limit (with limit 3, exactly 3 of any number of racing takes win).
 - **Failures are port errors**: a :class:`sqlite3.Error` (database locked past ``timeout``,
   disk I/O error) becomes ``PortError("port.timeout")`` or ``PortError("port.failed")``;
   the transaction is rolled back, so the command may simply be retried.
 - **Data minimisation** (Law of the Republic of Kazakhstan "On personal data and their
   protection", 21 May 2013 No. 94-V: collect only what the purpose needs, destroy it when
   the purpose is met): the tables hold the application, the one column the flow looks up
-  by, events without personal data and drafts; :meth:`SqliteStore.forget` erases an
-  application, and ``PRAGMA secure_delete`` overwrites what is deleted.
+  by, events without personal data, drafts with their expiry, and attempts under opaque
+  keys; :meth:`SqliteStore.forget` erases an application, :meth:`SqliteStore.purge` the
+  drafts past their lifetime, and ``PRAGMA secure_delete`` overwrites what is deleted.
 
 Applications are stored as JSON by :mod:`edqueue.schemas` (``dump_application`` /
 ``load_application``); a row that cannot be decoded raises ``StorageError("storage.corrupt")``
@@ -42,17 +47,19 @@ from zoneinfo import ZoneInfo
 from edqueue.audit import GENESIS, seal
 from edqueue.errors import EdqueueError, PortError, StorageError
 from edqueue.models import Application, Iin, require_aware
-from edqueue.ports import EventRecord, StoredApplication
+from edqueue.ports import AttemptLimit, AttemptTally, EventRecord, StoredApplication
 from edqueue.schemas import dump_application, load_application
 
 __all__ = ["FIRST_NUMBER", "SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The version of the tables below, kept in ``PRAGMA user_version``."""
 
 FIRST_NUMBER: Final = 1292583
 """The default first application number (the seed's "Заявлению присвоен номер: #1292583")."""
 
+# The tables as of version 2. A new database runs these, then every later step
+# (_TO_VERSION_3), so a new and an upgraded database have the same tables.
 _SCHEMA: Final = (
     # body: the whole application as JSON; child_iin: the one field the flow looks up by
     # (one active application per child); idempotency_key: a resubmission finds its result.
@@ -86,9 +93,26 @@ _SCHEMA: Final = (
     "CREATE TABLE counters (name TEXT PRIMARY KEY, next INTEGER NOT NULL)",
 )
 
+_TO_VERSION_3: Final = (
+    # idempotency_owner: who used the key (an opaque digest the service gives).
+    "ALTER TABLE applications ADD COLUMN idempotency_owner TEXT",
+    # expires_at_us: microseconds since 1970 UTC; NULL: no expiry (gone at the next purge).
+    "ALTER TABLE drafts ADD COLUMN expires_at_us INTEGER",
+    # One row per key an attempt was counted under; key: an opaque digest, never a phone
+    # number in clear; at_us: microseconds since 1970 UTC.
+    """CREATE TABLE attempts (
+        key TEXT NOT NULL,
+        token TEXT NOT NULL,
+        at_us INTEGER NOT NULL
+    )""",
+    "CREATE INDEX attempts_by_key ON attempts (key, at_us)",
+    "CREATE INDEX attempts_by_token ON attempts (token)",
+)
+
 _NUMBER_COUNTER: Final = "application_number"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
+_SMALLEST_INTEGER: Final = -(2**63)  # SQLite's
 _BUSY: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 _DECODING_ERRORS: Final = (ValueError, TypeError, KeyError, AttributeError, EdqueueError)
 
@@ -115,7 +139,7 @@ def _port_error(error: sqlite3.Error) -> PortError:
 
 
 class SqliteStore:
-    """Applications, events, drafts and application numbers in one SQLite file.
+    """Applications, events, drafts, attempts and application numbers in one SQLite file.
 
     ``path`` is the database file (created with its tables on first open; ``":memory:"``
     works for a single object but has no WAL); ``timeout`` is how long, in seconds, a
@@ -205,6 +229,14 @@ class SqliteStore:
         )
         return _application(rows[0]) if rows else None
 
+    def idempotency_owner(self, key: str) -> str | None:
+        """The owner stored with this key by :meth:`add`, if any (keys compared exactly).
+        O(log n)."""
+        rows = self._read(
+            "SELECT idempotency_owner FROM applications WHERE idempotency_key = ?", (key,)
+        )
+        return rows[0][0] if rows else None
+
     def for_child(self, child: Iin) -> list[StoredApplication]:
         """Every application for this child, in order of number. O(log n + k log k)."""
         rows = self._read(
@@ -228,14 +260,18 @@ class SqliteStore:
         events: Sequence[EventRecord] = (),
         *,
         idempotency_key: str | None = None,
+        idempotency_owner: str | None = None,
     ) -> StoredApplication:
-        """Store a new application as version 1, with its events, in one transaction.
+        """Store a new application as version 1, with its events, the idempotency key
+        (compared exactly, never stripped) and its owner, in one transaction.
         O(log n + e).
 
+        An owner given without a key is not stored (there is nothing to look it up by).
         Raises ``storage.duplicate`` if the number is stored or the idempotency key was
         already used; :class:`~edqueue.errors.TimeError` for a naive event time.
         """
         number = application.number
+        owner = None if idempotency_key is None else idempotency_owner
         body = _json(dump_application(application))
         rows = [_event_row(e) for e in events]
 
@@ -259,9 +295,10 @@ class SqliteStore:
                         "read it with by_idempotency_key()",
                     )
             connection.execute(
-                "INSERT INTO applications (number, version, child_iin, idempotency_key, body) "
-                "VALUES (?, 1, ?, ?, ?)",
-                (number, application.child.iin.reveal(), idempotency_key, body),
+                "INSERT INTO applications "
+                "(number, version, child_iin, idempotency_key, idempotency_owner, body) "
+                "VALUES (?, 1, ?, ?, ?, ?)",
+                (number, application.child.iin.reveal(), idempotency_key, owner, body),
             )
             return _insert_events(connection, events, rows)
 
@@ -309,8 +346,9 @@ class SqliteStore:
         return StoredApplication(application, expected_version + 1)
 
     def forget(self, number: str, *, drafts: Iterable[str] = ()) -> bool:
-        """Erase an application: its row (the record, the child's IIN, the idempotency key),
-        the ``data`` of its events, and the named drafts, in one transaction.
+        """Erase an application: its row (the record, the child's IIN, the idempotency key
+        and its owner), the ``data`` of its events, and the named drafts, in one
+        transaction.
 
         The events keep their sequence, kind, time, number and reason: the audit trail of
         decisions, which by the ``EventLog`` contract holds no personal data. Deleted pages
@@ -330,8 +368,7 @@ class SqliteStore:
             return deleted.rowcount == 1
 
         found = self._write(write)
-        with self._lock, suppress(sqlite3.Error):
-            self._open().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self._checkpoint()
         return found
 
     # --- EventLog ------------------------------------------------------------------------
@@ -371,21 +408,110 @@ class SqliteStore:
             )
         return data
 
-    def save(self, draft_id: str, data: Mapping[str, object]) -> None:
-        """Create or replace a draft. O(log drafts + size). Raises ``TypeError`` or
-        ``ValueError`` for data that is not JSON-ready, before anything is written."""
+    def save(
+        self, draft_id: str, data: Mapping[str, object], *, expires_at: datetime | None = None
+    ) -> None:
+        """Create or replace a draft and its expiry. O(log drafts + size). Raises
+        ``TypeError`` or ``ValueError`` for data that is not JSON-ready and
+        :class:`~edqueue.errors.TimeError` for a naive ``expires_at``, before anything is
+        written."""
         body = _json(dict(data))
+        expiry = None if expires_at is None else _microseconds(expires_at, "the expiry")
         self._write(
             lambda c: c.execute(
-                "INSERT INTO drafts (id, body) VALUES (?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                (draft_id, body),
+                "INSERT INTO drafts (id, body, expires_at_us) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
+                "expires_at_us = excluded.expires_at_us",
+                (draft_id, body, expiry),
             )
         )
 
     def delete(self, draft_id: str) -> None:
         """Forget a draft; a draft that is not stored is ignored. O(log drafts)."""
         self._write(lambda c: c.execute("DELETE FROM drafts WHERE id = ?", (draft_id,)))
+
+    def purge(self, now: datetime) -> int:
+        """Delete, in one transaction, every draft that expired at or before ``now``
+        (compared as instants) and every draft saved without an expiry; return how many.
+        O(drafts).
+
+        Like :meth:`forget`, it then checkpoints and truncates the log, so the deleted
+        drafts (IINs, a phone number) leave the files too. Raises
+        :class:`~edqueue.errors.TimeError` for a naive ``now``, deleting nothing.
+        """
+        moment = _microseconds(now, "the time of the purge")
+        deleted = self._write(
+            lambda c: (
+                c.execute(
+                    "DELETE FROM drafts WHERE expires_at_us IS NULL OR expires_at_us <= ?",
+                    (moment,),
+                ).rowcount
+            )
+        )
+        if deleted:
+            self._checkpoint()
+        return deleted
+
+    # --- AttemptCounter ------------------------------------------------------------------
+
+    def take(self, token: str, at: datetime, limits: Sequence[AttemptLimit]) -> AttemptTally:
+        """Count, for each limit, the attempts under its key at instants after
+        ``at - window`` (later ones included); if one limit is full, record nothing and
+        return its index and the instant its window frees a place (in ``at``'s time
+        zone); otherwise record one attempt named ``token`` at ``at`` under each distinct
+        key (a key named by two limits, with two windows, gets one attempt).
+
+        Counting and recording are one ``BEGIN IMMEDIATE`` transaction, so no two
+        processes sharing the file count the same free place. O(limits * log attempts +
+        attempts in the windows). Raises :class:`~edqueue.errors.TimeError` for a naive
+        ``at``, recording nothing (an :class:`~edqueue.ports.AttemptLimit` is valid by
+        construction).
+        """
+        moment = _microseconds(at, "the attempt time")
+        checked = list(limits)
+
+        def write(connection: sqlite3.Connection) -> AttemptTally:
+            counts: list[int] = []
+            refused: int | None = None
+            until: datetime | None = None
+            for i, limit in enumerate(checked):
+                window = limit.window // _MICROSECOND
+                start = max(moment - window, _SMALLEST_INTEGER)  # a window of centuries
+                count = connection.execute(
+                    "SELECT count(*) FROM attempts WHERE key = ? AND at_us > ?",
+                    (limit.key, start),
+                ).fetchone()[0]
+                counts.append(count)
+                if refused is None and count >= limit.limit:
+                    oldest = connection.execute(
+                        "SELECT at_us FROM attempts WHERE key = ? AND at_us > ? "
+                        "ORDER BY at_us LIMIT 1 OFFSET ?",
+                        (limit.key, start, count - limit.limit),
+                    ).fetchone()[0]
+                    refused = i
+                    until = _instant(oldest + window).astimezone(at.tzinfo)
+            if refused is not None:
+                return AttemptTally(tuple(counts), refused, until)
+            connection.executemany(
+                "INSERT INTO attempts (key, token, at_us) VALUES (?, ?, ?)",
+                [(key, token, moment) for key in dict.fromkeys(lim.key for lim in checked)],
+            )
+            return AttemptTally(tuple(count + 1 for count in counts))
+
+        return self._write(write)
+
+    def release(self, token: str) -> None:
+        """Forget the attempts named ``token`` (a right code is not a failure).
+        O(log attempts + released)."""
+        self._write(lambda c: c.execute("DELETE FROM attempts WHERE token = ?", (token,)))
+
+    def forget_attempts(self, before: datetime) -> int:
+        """Delete every attempt at or before ``before`` (as instants); return how many.
+        O(attempts). Raises :class:`~edqueue.errors.TimeError` for a naive ``before``."""
+        moment = _microseconds(before, "the time to forget attempts before")
+        return self._write(
+            lambda c: c.execute("DELETE FROM attempts WHERE at_us <= ?", (moment,)).rowcount
+        )
 
     # --- NumberSequence ------------------------------------------------------------------
 
@@ -410,6 +536,12 @@ class SqliteStore:
         if self._connection is None:
             raise ValueError("the SQLite store is closed")
         return self._connection
+
+    def _checkpoint(self) -> None:
+        """Copy the log into the database and truncate it, so deleted data leaves the
+        files; best effort (a reader holding the log defers it to the next checkpoint)."""
+        with self._lock, suppress(sqlite3.Error):
+            self._open().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _read(self, sql: str, parameters: tuple[object, ...]) -> list[Any]:
         """All rows of one query: one statement is one consistent snapshot."""
@@ -445,11 +577,13 @@ class SqliteStore:
 
     @staticmethod
     def _create_schema(connection: sqlite3.Connection, first_number: int) -> None:
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
+        """Create the tables of a new database, or bring an older one up to
+        ``SCHEMA_VERSION`` one step at a time, in the caller's transaction."""
+        found = version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:  # a new database: the tables of version 2, then the later steps
             for statement in _SCHEMA:
                 connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            version = 2
         elif version == 1:  # before the audit chain: add the digests and seal the log
             connection.execute("ALTER TABLE events ADD COLUMN data_digest TEXT NOT NULL DEFAULT ''")
             connection.execute("ALTER TABLE events ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
@@ -465,13 +599,19 @@ class SqliteStore:
                     (record.data_digest, record.digest, record.sequence),
                 )
                 previous = record.digest
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
+            version = 2
+        if version == 2:  # before idempotency owners, draft expiry and attempts
+            for statement in _TO_VERSION_3:
+                connection.execute(statement)
+            version = 3
+        if version != SCHEMA_VERSION:
             raise StorageError(
                 "storage.corrupt",
-                f"the database has schema version {version}; this edqueue reads version "
+                f"the database has schema version {found}; this edqueue reads version "
                 f"{SCHEMA_VERSION}: use the edqueue that wrote it",
             )
+        if version != found:
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute(
             "INSERT OR IGNORE INTO counters (name, next) VALUES (?, ?)",
             (_NUMBER_COUNTER, first_number),
@@ -500,6 +640,17 @@ def _application(row: tuple[Any, ...]) -> StoredApplication:
             "restore it from a backup",
         )
     return StoredApplication(application, version)
+
+
+def _microseconds(moment: datetime, what: str) -> int:
+    """An aware time as microseconds since 1970 UTC (exact: a datetime has no finer unit);
+    :class:`~edqueue.errors.TimeError` if it is naive."""
+    return (require_aware(moment, what) - _EPOCH) // _MICROSECOND
+
+
+def _instant(microseconds: int) -> datetime:
+    """The UTC datetime of microseconds since 1970 UTC."""
+    return _EPOCH + microseconds * _MICROSECOND
 
 
 _EventRow = tuple[str | None, str, str, int, str | None, str, str]

@@ -213,6 +213,62 @@ _SPECS: Final[Mapping[str, _Spec]] = {
         24 * 60,
         units=frozenset({DurationUnit.MINUTES}),
     ),
+    "code_sends_per_phone": _Spec(
+        "How many confirmation codes one phone number may be sent in one code_send_window.",
+        "codes",
+        1,
+        1000,
+    ),
+    "code_sends_per_device": _Spec(
+        "How many confirmation codes the host's client device may ask for in one "
+        "code_send_window, whatever the numbers.",
+        "codes",
+        1,
+        1000,
+    ),
+    "code_send_window": _Spec(
+        "The rolling window over which codes sent are counted.",
+        "minutes",
+        1,
+        7 * 24 * 60,
+        units=frozenset({DurationUnit.MINUTES}),
+    ),
+    "code_failures_per_phone": _Spec(
+        "How many wrong confirmation codes one phone number may have in one "
+        "code_failure_window before it is locked.",
+        "wrong codes",
+        1,
+        1000,
+    ),
+    "code_failures_per_device": _Spec(
+        "How many wrong confirmation codes the host's client device may enter in one "
+        "code_failure_window, whatever the numbers, before it is locked.",
+        "wrong codes",
+        1,
+        1000,
+    ),
+    "code_failure_window": _Spec(
+        "The rolling window over which wrong codes are counted.",
+        "minutes",
+        1,
+        7 * 24 * 60,
+        units=frozenset({DurationUnit.MINUTES}),
+    ),
+    "draft_lifetime": _Spec(
+        "How long an application in progress (a draft, or a cabinet session) is kept after "
+        "its last step before it is deleted.",
+        "minutes",
+        1,
+        30 * 24 * 60,
+        units=frozenset({DurationUnit.MINUTES}),
+    ),
+    "refusal_log_interval": _Spec(
+        "How often refused requests are written to the event log, as one record that counts them.",
+        "minutes",
+        1,
+        24 * 60,
+        units=frozenset({DurationUnit.MINUTES}),
+    ),
     "other_representative_may_act": _Spec(
         "Whether another confirmed legal representative of the child may read and change "
         "an application (1) or only the one who submitted it (0).",
@@ -325,6 +381,62 @@ class PolicyValues:
 
     No source: edqueue's default (0, the stricter reading of the seed's "Являясь законным
     представителем, прошу ..."), for the host to set."""
+
+    code_sends_per_phone: int = attrs.field(validator=_valid("code_sends_per_phone"))
+    """How many confirmation codes one phone number may be sent in any
+    ``code_send_window``; past it, ``identity.locked`` until the window frees a place.
+
+    No source: edqueue's default (5 an hour), for the host to set. The reason: each code
+    allows ``confirmation_code_attempts`` guesses, so unlimited codes meant unlimited
+    guesses (issue 22: a 4-digit code fell in 20 of 20 trials); NIST SP 800-63B, 5.2.2
+    ("Rate Limiting (Throttling)") asks a verifier to limit failed attempts on one account."""
+    code_sends_per_device: int = attrs.field(validator=_valid("code_sends_per_device"))
+    """How many confirmation codes one client device (the host's id for it: an app
+    installation, a browser, an address) may ask for in any ``code_send_window``, whatever
+    the numbers.
+
+    No source: edqueue's default (10 an hour: a family's shared device signs in two
+    parents), for the host to set. The reason: one attacker's device cycling through many
+    victims' numbers is stopped even where each number stays under its own limit."""
+    code_send_window: Duration = attrs.field(validator=_valid("code_send_window"))
+    """The rolling window over which codes sent are counted.
+
+    No source: edqueue's default (60 minutes), for the host to set."""
+    code_failures_per_phone: int = attrs.field(validator=_valid("code_failures_per_phone"))
+    """How many wrong confirmation codes one phone number may have in any
+    ``code_failure_window``; past it, every code for that number is refused
+    (``identity.locked``, the right one too) until the window frees a place.
+
+    No source: edqueue's default (10 a day), for the host to set. The reason: a guesser of
+    a 4-digit code then succeeds with a chance of at most 10 in 10,000 a day per number
+    (NIST SP 800-63B, 5.2.2, allows at most 100 failed attempts on one account; 4 digits
+    call for fewer)."""
+    code_failures_per_device: int = attrs.field(validator=_valid("code_failures_per_device"))
+    """How many wrong confirmation codes one client device may enter in any
+    ``code_failure_window``, whatever the numbers.
+
+    No source: edqueue's default (20 a day), for the host to set (as
+    ``code_sends_per_device``)."""
+    code_failure_window: Duration = attrs.field(validator=_valid("code_failure_window"))
+    """The rolling window over which wrong codes are counted.
+
+    No source: edqueue's default (1,440 minutes: a day), for the host to set."""
+    draft_lifetime: Duration = attrs.field(validator=_valid("draft_lifetime"))
+    """How long an application in progress, or a cabinet session, is kept after its last
+    step; then it is deleted (at its next use, or by a purge).
+
+    No source: edqueue's default (1,440 minutes: a day, enough to wait for the answer to
+    the SMS from 1414), for the host to set. The reason: a draft holds IINs and a phone
+    number in clear, and Law No. 94-V of 21.05.2013 "On personal data and their
+    protection" has personal data destroyed once the purpose of collecting them is met."""
+    refusal_log_interval: Duration = attrs.field(validator=_valid("refusal_log_interval"))
+    """How often refused requests (``access.denied``) are written to the event log: at most
+    one record per interval and process, counting the refusals since the last one.
+
+    No source: edqueue's default (1 minute), for the host to set. The reason: a record per
+    refusal let anyone grow the hash-chained log without signing in (issue 22: 5,000
+    records in 1.3 s); the counts stay readable at any time
+    (``ApplicationService.refusals``)."""
 
     def __attrs_post_init__(self) -> None:
         if self.referral_min_age_months >= self.age_limit_years * 12:
@@ -578,6 +690,10 @@ _RULES_254 = (
 )
 _SEED = "INDIGO24 user guide (seed)"
 _ASTANA_49434 = "regional practice, Astana: bilim.astana.kz/en/archives/49434 (2019)"
+_LIMIT = (
+    "no source: edqueue's default, for the host to set; NIST SP 800-63B, 5.2.2 (rate "
+    "limiting of failed authentication attempts)"
+)
 
 
 def _default(name: str, value: int | Duration, source: str) -> ParameterHistory:
@@ -645,6 +761,23 @@ KAZAKHSTAN_POLICY: Final[Policy] = Policy(
             "other_representative_may_act",
             0,
             "no source: edqueue's default (only the applicant), for the host to set",
+        ),
+        _default("code_sends_per_phone", 5, _LIMIT),
+        _default("code_sends_per_device", 10, _LIMIT),
+        _default("code_send_window", Duration(60, DurationUnit.MINUTES), _LIMIT),
+        _default("code_failures_per_phone", 10, _LIMIT),
+        _default("code_failures_per_device", 20, _LIMIT),
+        _default("code_failure_window", Duration(24 * 60, DurationUnit.MINUTES), _LIMIT),
+        _default(
+            "draft_lifetime",
+            Duration(24 * 60, DurationUnit.MINUTES),
+            "no source: edqueue's default, for the host to set; Law No. 94-V of 21.05.2013 "
+            "on personal data (destroyed once the purpose is met)",
+        ),
+        _default(
+            "refusal_log_interval",
+            Duration(1, DurationUnit.MINUTES),
+            "no source: edqueue's default, for the host to set",
         ),
         _default(
             "binding_password_lifetime",

@@ -326,6 +326,8 @@ class QueueBook:
                     group.capacity, group.free_places, keep_siblings_together
                 )
         self._applications: dict[str, Application] = {}
+        self._latest: datetime | None = None  # the latest submission instant
+        self._latest_known = True  # False after build(): worked out when first asked
         # plain mode: the tier and element of every application standing in its queues
         self._placed: dict[str, int] = {}
         self._referrals: dict[str, Referral] = {}
@@ -392,9 +394,21 @@ class QueueBook:
             queue.size = len(elements)
             for tier, members in _by_tier(elements):
                 queue.tiers[tier] = _tier_members(members)
+        book._latest_known = not stored
         return book
 
     # --- reading ------------------------------------------------------------------------
+
+    @property
+    def latest_submission(self) -> datetime | None:
+        """The latest instant at which an application in the book was submitted (``None``
+        for an empty book): the service submits no application before it, so submissions
+        are ordered as they happened even if the clock steps back. O(1); O(N) the first
+        time after :meth:`build`."""
+        if not self._latest_known:
+            self._latest = max(a.submitted_at for a in self._applications.values())
+            self._latest_known = True
+        return self._latest
 
     @property
     def ordering(self) -> OrderingPolicy:
@@ -674,6 +688,8 @@ class QueueBook:
         for queue_id in queue_ids:
             self._queue(queue_id)
         self._applications[application.number] = application
+        if self._latest_known and (self._latest is None or application.submitted_at > self._latest):
+            self._latest = application.submitted_at
         if application.status is ApplicationStatus.ACTIVE:
             self._enter(application)
         else:
