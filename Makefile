@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/mypy --strict src
-	$(BIN)/bandit --quiet --recursive src
+	$(BIN)/bandit -c pyproject.toml --quiet --recursive src
 
 # Every test, and the branch coverage of the rules (at least 95 %).
 test: lint

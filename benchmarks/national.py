@@ -3,7 +3,7 @@
 The instance is what ``edqueue generate`` writes for a fixed seed and day: 1,000,000
 applications and 10,000 organizations in 20 localities (``BENCH_SCALE`` scales all three
 counts). The in-memory rows take the same records straight from
-:func:`edqueue.generate.generate_applications` (the generator behind ``edqueue generate``),
+:func:`edqueue.testing.city.generate_applications` (the generator behind ``edqueue generate``),
 so that a minute of JSON parsing is not paid before every run; ``check_same_records`` shows
 that the two agree.
 
@@ -179,7 +179,7 @@ def _clock() -> float:
 
 
 def organizations_for(count: int) -> list[Organization]:
-    from edqueue.generate import generate_organizations
+    from edqueue.testing.city import generate_organizations
 
     return generate_organizations(
         count, seed=SEED, as_of=policy_date(AS_OF), localities=min(LOCALITIES, count)
@@ -189,7 +189,7 @@ def organizations_for(count: int) -> list[Organization]:
 def application_stream(
     organizations: Sequence[Organization], count: int, *, seed: int = SEED
 ) -> Iterator[Application]:
-    from edqueue.generate import generate_applications
+    from edqueue.testing.city import generate_applications
 
     return generate_applications(count, organizations, seed=seed, as_of=AS_OF)
 

@@ -1,7 +1,7 @@
 """The CLI given a large applications file with broken lines loses no valid line.
 
 Writes an organizations file and an applications file of ``--lines`` lines (default
-1,000,000): valid applications from :func:`edqueue.generate.generate_applications`,
+1,000,000): valid applications from :func:`edqueue.testing.city.generate_applications`,
 interleaved with broken lines at a fixed share (``--broken-share``, default 0.1) and a few
 blank lines, all drawn from one seeded :class:`random.Random` (the same arguments give the
 same bytes). Each broken line is broken in a way that is sure to fail, and the code it must
@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from edqueue import cli
-from edqueue.generate import generate_applications, generate_organizations
 from edqueue.models import KAZAKHSTAN, Application
 from edqueue.schemas import dump_application, dump_organization
+from edqueue.testing.city import generate_applications, generate_organizations
 
 AS_OF = datetime(2024, 9, 2, 9, 0, tzinfo=KAZAKHSTAN)
 """The day the city is drawn for and the ``--as-of`` of ``edqueue rank``."""

@@ -20,8 +20,6 @@ from edqueue.adapters.memory import (
     MemoryIdentity,
     MemoryNotifier,
     MemoryNumbers,
-    memory_ports,
-    seed_ports,
 )
 from edqueue.errors import PortError, TimeError
 from edqueue.models import (
@@ -48,6 +46,7 @@ from edqueue.ports import (
     NumberSequence,
 )
 from edqueue.sample import seed_application
+from edqueue.testing.world import memory_ports, seed_ports
 
 IIN = "900315400017"  # the seed's applicant
 CHILD_IIN = "200623500011"  # the seed's child
@@ -524,3 +523,14 @@ def test_reprs_show_no_iin_phone_name_or_code() -> None:
     for value in CLEAR:
         assert value not in shown
     assert not re.search(r"\d{10,}", shown)  # no IIN or phone number in any form
+
+
+def test_the_world_moved_to_edqueue_testing_and_the_old_names_warn() -> None:
+    import edqueue.adapters.memory as adapters
+    from edqueue.testing import world
+
+    for name in ("MemoryPorts", "memory_ports", "seed_ports"):
+        with pytest.warns(DeprecationWarning, match="edqueue.testing.world"):
+            assert getattr(adapters, name) is getattr(world, name)
+    with pytest.raises(AttributeError):
+        adapters.no_such_name  # noqa: B018

@@ -27,13 +27,13 @@ from edqueue import (
     LockedError,
     TimeError,
 )
-from edqueue.adapters.memory import MemoryPorts, seed_ports
 from edqueue.adapters.memory_store import MemoryDrafts, MemoryRepository
 from edqueue.adapters.sqlite import SqliteStore
 from edqueue.ports import FamilyMember, FamilyRecord
 from edqueue.rules import KAZAKHSTAN_POLICY
 from edqueue.sample import seed_application
-from edqueue.service import ApplicationService, Draft
+from edqueue.service import ApplicationService, Draft, LocalityConfig, Ports
+from edqueue.testing.world import MemoryPorts, seed_ports
 
 SEED = seed_application()
 VICTIM = SEED.applicant.phone
@@ -339,20 +339,20 @@ def test_a_naive_clock_is_refused_at_construction() -> None:
 
     with pytest.raises(TimeError) as caught:
         ApplicationService(
-            identity=ports.identity,
-            consents=ports.consents,
-            family=ports.family,
-            benefits=ports.benefits,
-            documents=ports.documents,
-            notifier=ports.notifier,
-            clock=NaiveClock(),
-            store=MemoryRepository(),
-            drafts=MemoryDrafts(),
-            numbers=ports.numbers,
-            organizations=[],
-            authority="-",
-            locality="-",
-            attempts=ports.attempts,
+            Ports(
+                identity=ports.identity,
+                consents=ports.consents,
+                family=ports.family,
+                benefits=ports.benefits,
+                documents=ports.documents,
+                notifier=ports.notifier,
+                clock=NaiveClock(),
+                store=MemoryRepository(),
+                drafts=MemoryDrafts(),
+                numbers=ports.numbers,
+                attempts=ports.attempts,
+            ),
+            LocalityConfig(organizations=[], authority="-", locality="-"),
         )
     assert caught.value.code == "time.naive"
 

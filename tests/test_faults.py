@@ -32,7 +32,7 @@ import attrs
 import pytest
 
 from edqueue import KAZAKHSTAN, Choice, Consent, EdqueueError, Language
-from edqueue.adapters.memory import MemoryNumbers, MemoryPorts, seed_ports
+from edqueue.adapters.memory import MemoryNumbers
 from edqueue.adapters.memory_store import MemoryDrafts, MemoryRepository
 from edqueue.adapters.sqlite import SqliteStore
 from edqueue.audit import verify_audit_log
@@ -41,8 +41,9 @@ from edqueue.models import Application, ApplicationStatus
 from edqueue.ports import AccessAnswer, EventRecord, StoredApplication
 from edqueue.sample import seed_application
 from edqueue.service import ApplicationService
+from edqueue.testing.contracts import event
+from edqueue.testing.world import MemoryPorts, seed_ports
 from tests.faults import kill_writer
-from tests.repository_contract import event
 
 # --- a writer killed in the middle of a command --------------------------------------------
 

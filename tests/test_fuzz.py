@@ -35,7 +35,6 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from edqueue.errors import EdqueueError, IinError, PhoneError, all_codes
-from edqueue.generate import BROKEN_CODES, generate_applications, generate_organizations
 from edqueue.interchange import ReadResult, rank_applications, read_applications
 from edqueue.models import (
     KAZAKHSTAN,
@@ -59,6 +58,7 @@ from edqueue.schemas import (
     parse_organizations,
 )
 from edqueue.testing import iins, invalid_iin_texts, mobile_numbers, phone_spellings
+from edqueue.testing.city import BROKEN_CODES, generate_applications, generate_organizations
 
 CODES = all_codes()
 

@@ -29,12 +29,6 @@ from edqueue import (
     TimeError,
 )
 from edqueue.errors import InputError
-from edqueue.generate import (
-    BROKEN_CODES,
-    generate_applications,
-    generate_organizations,
-    write_city,
-)
 from edqueue.rules import KAZAKHSTAN_POLICY, check_eligibility
 from edqueue.schemas import (
     dump_application,
@@ -43,6 +37,12 @@ from edqueue.schemas import (
     parse_organizations,
 )
 from edqueue.testing import kazakhstan_datetimes
+from edqueue.testing.city import (
+    BROKEN_CODES,
+    generate_applications,
+    generate_organizations,
+    write_city,
+)
 
 AS_OF = datetime(2024, 9, 2, 9, 0, tzinfo=KAZAKHSTAN)
 SEED = 11
@@ -419,7 +419,7 @@ def test_the_same_city_in_two_processes_is_byte_identical(tmp_path: Path) -> Non
     of strings, the clock or global random state."""
     script = (
         "import sys; from datetime import datetime; from pathlib import Path; "
-        "from edqueue.generate import write_city; from edqueue.models import KAZAKHSTAN; "
+        "from edqueue.testing.city import write_city; from edqueue.models import KAZAKHSTAN; "
         "write_city(Path(sys.argv[1]), applications=300, organizations=12, seed=2024, "
         "as_of=datetime(2024, 9, 2, 9, 0, tzinfo=KAZAKHSTAN))"
     )
@@ -432,3 +432,36 @@ def test_the_same_city_in_two_processes_is_byte_identical(tmp_path: Path) -> Non
         outputs.append(b"".join(p.read_bytes() for p in sorted(directory.iterdir())))
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) > 10_000
+
+
+# --- where the generator lives: edqueue.testing.city, and the old edqueue.generate ----------
+
+
+def test_the_old_module_still_gives_each_name_and_warns() -> None:
+    import edqueue.generate
+    from edqueue.testing import city
+
+    for name in edqueue.generate.__all__:
+        with pytest.warns(DeprecationWarning, match=rf"import {name} from edqueue\.testing\.city"):
+            moved = getattr(edqueue.generate, name)
+        assert moved is getattr(city, name)
+    with pytest.warns(DeprecationWarning, match="edqueue.testing.city"):
+        from edqueue.generate import write_city as old_write_city
+    assert old_write_city is write_city
+    with pytest.raises(AttributeError, match="_Generator"):
+        edqueue.generate._Generator  # noqa: B018 - only the public names moved with a warning
+
+
+def test_the_city_needs_neither_hypothesis_nor_pytest() -> None:
+    """``edqueue generate`` runs without the testing extra: importing the city (and the
+    package edqueue.testing) imports neither; a strategy imports hypothesis when asked for."""
+    code = (
+        "import sys, edqueue.testing.city, edqueue.cli; "
+        "print('hypothesis' in sys.modules, 'pytest' in sys.modules); "
+        "from edqueue.testing import iins; "
+        "print('hypothesis' in sys.modules, 'pytest' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines() == ["False False", "True False"]

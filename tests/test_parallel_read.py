@@ -12,9 +12,9 @@ import pytest
 from edqueue import cli
 from edqueue import interchange as ic
 from edqueue.errors import InputError
-from edqueue.generate import generate_applications, generate_organizations
 from edqueue.models import KAZAKHSTAN
 from edqueue.schemas import dump_application
+from edqueue.testing.city import generate_applications, generate_organizations
 
 AS_OF = datetime(2025, 8, 15, 9, 0, tzinfo=KAZAKHSTAN)
 

@@ -26,12 +26,12 @@ from edqueue import (
     QueueKind,
     Tier,
 )
-from edqueue.adapters.memory import MemoryPorts, seed_ports
 from edqueue.adapters.memory_store import MemoryDrafts, MemoryRepository
 from edqueue.adapters.sqlite import SqliteStore
 from edqueue.ports import AccessAnswer, FamilyMember, FamilyRecord
 from edqueue.sample import seed_application
 from edqueue.service import ApplicationService, Draft
+from edqueue.testing.world import MemoryPorts, seed_ports
 
 SEED = seed_application()
 PHONE = SEED.applicant.phone
@@ -639,3 +639,33 @@ def test_a_notification_failure_that_cannot_be_logged_does_not_fail_the_command(
     number = world.service.submit(draft.id, "k").number  # committed: no error escapes
     assert repository.get(number) is not None
     assert [e.kind for e in repository.events()] == ["application_submitted"]
+
+
+def test_the_service_is_built_from_ports_and_a_locality_and_the_old_keywords_still_work() -> None:
+    ports = seed_ports(NOW)
+    store, drafts = MemoryRepository(), MemoryDrafts()
+    service = ports.service(store, drafts)
+    assert service.ports.store is store and service.config.locality == "г.Шахтинск"
+    keywords = {
+        "identity": ports.identity,
+        "consents": ports.consents,
+        "family": ports.family,
+        "benefits": ports.benefits,
+        "documents": ports.documents,
+        "notifier": ports.notifier,
+        "clock": ports.clock,
+        "store": store,
+        "drafts": drafts,
+        "numbers": ports.numbers,
+        "attempts": ports.attempts,
+        "organizations": service.config.organizations,
+        "authority": AUTHORITY,
+        "locality": "г.Шахтинск",
+    }
+    with pytest.warns(DeprecationWarning, match="Ports"):
+        old = ApplicationService(**keywords)  # type: ignore[arg-type]
+    assert old.ports == service.ports and old.config == service.config
+    with pytest.raises(TypeError, match="AttemptCounter"):
+        attrs.evolve(service.ports, attempts=None)  # a memory store counts no attempts
+    with pytest.raises(TypeError, match="unknown"):
+        ApplicationService(**keywords, colour="blue")  # type: ignore[arg-type]

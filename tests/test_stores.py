@@ -1,5 +1,6 @@
-"""The stores: the repository contract run against memory and SQLite, the draft stores, and
-what only SQLite promises (a restart, WAL, several objects and processes on one file)."""
+"""The stores: the contract suites of :mod:`edqueue.testing.contracts` run against the memory
+and SQLite stores, and what only SQLite promises (a restart, WAL, several objects and
+processes on one file)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,20 @@ import json
 import multiprocessing
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
+from edqueue.adapters.memory import MemoryNumbers
 from edqueue.adapters.memory_store import MemoryAttempts, MemoryDrafts, MemoryRepository
 from edqueue.adapters.sqlite import SCHEMA_VERSION, SqliteStore
 from edqueue.audit import GENESIS, seal, verify_audit_log
-from edqueue.errors import PortError, StorageError, TimeError
-from edqueue.models import KAZAKHSTAN, ApplicationStatus, instant
+from edqueue.errors import PortError, StorageError
+from edqueue.models import KAZAKHSTAN, ApplicationStatus
 from edqueue.ports import (
     ApplicationRepository,
     AttemptCounter,
@@ -35,9 +35,19 @@ from edqueue.ports import (
 )
 from edqueue.sample import neighbour_applications, seed_application
 from edqueue.schemas import dump_application
-from tests.repository_contract import AT, RepositoryContract, event, numbered
+from edqueue.testing.contracts import (
+    AttemptCounterContract,
+    DraftStoreContract,
+    NumberSequenceContract,
+    RepositoryContract,
+    event,
+)
 
 NUMBER = "1292583"
+AT = datetime(2024, 2, 5, 10, 15, tzinfo=KAZAKHSTAN)
+MINUTE = timedelta(minutes=1)
+
+# --- the contract suites ------------------------------------------------------------------
 
 
 class TestMemoryRepository(RepositoryContract):
@@ -48,6 +58,44 @@ class TestMemoryRepository(RepositoryContract):
 class TestSqliteRepository(RepositoryContract):
     def make(self, directory: Path) -> SqliteStore:
         return SqliteStore(directory / "edqueue.sqlite3")
+
+
+class TestMemoryDrafts(DraftStoreContract):
+    def make(self, directory: Path) -> MemoryDrafts:
+        return MemoryDrafts()
+
+
+class TestSqliteDrafts(DraftStoreContract):
+    def make(self, directory: Path) -> SqliteStore:
+        return SqliteStore(directory / "edqueue.sqlite3")
+
+
+class TestMemoryAttempts(AttemptCounterContract):
+    def make(self, directory: Path) -> MemoryAttempts:
+        return MemoryAttempts()
+
+
+class TestSqliteAttempts(AttemptCounterContract):
+    def make(self, directory: Path) -> SqliteStore:
+        return SqliteStore(directory / "edqueue.sqlite3")
+
+
+class TestMemoryNumbers(NumberSequenceContract):
+    def make(self, directory: Path) -> MemoryNumbers:
+        return MemoryNumbers()
+
+
+class TestSqliteNumbers(NumberSequenceContract):
+    def make(self, directory: Path) -> SqliteStore:
+        return SqliteStore(directory / "edqueue.sqlite3")
+
+
+# --- what only these stores promise -------------------------------------------------------
+
+
+def codes(limit: int = 3) -> list[AttemptLimit]:
+    """One limit: ``limit`` attempts per ten minutes under one key."""
+    return [AttemptLimit("phone-digest", limit, 10 * MINUTE)]
 
 
 @pytest.fixture
@@ -83,373 +131,6 @@ def test_reprs_show_no_personal_data(store: SqliteStore) -> None:
     attempts = MemoryAttempts()
     attempts.take("t", AT, [AttemptLimit("k1", 3, MINUTE), AttemptLimit("k2", 3, MINUTE)])
     assert repr(attempts) == "MemoryAttempts(attempts=2)"
-
-
-# --- drafts -------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def drafts(request: pytest.FixtureRequest, path: Path) -> Iterator[Any]:
-    if request.param == "memory":
-        yield MemoryDrafts()
-    else:
-        with SqliteStore(path) as opened:
-            yield opened
-
-
-def test_a_draft_is_saved_replaced_and_deleted(drafts: Any) -> None:
-    data = {"step": 2, "child": {"name": "Алихан", "born": "2020-06-23"}, "choices": ["a", "b"]}
-    drafts.save("draft-1", data)
-    assert drafts.load("draft-1") == data
-    assert drafts.load("draft-2") is None
-    drafts.save("draft-1", {"step": 3})
-    assert drafts.load("draft-1") == {"step": 3}
-    drafts.delete("draft-1")
-    assert drafts.load("draft-1") is None
-    drafts.delete("draft-1")  # deleting what is not stored is not an error
-
-
-def test_a_draft_does_not_share_state_with_the_caller(drafts: Any) -> None:
-    data: dict[str, Any] = {"step": 1, "choices": ["org-1"]}
-    drafts.save("d", data)
-    data["choices"].append("org-2")
-    data["step"] = 9
-    loaded = drafts.load("d")
-    assert loaded == {"step": 1, "choices": ["org-1"]}
-    loaded["choices"].append("org-3")
-    assert drafts.load("d") == {"step": 1, "choices": ["org-1"]}
-
-
-def test_a_draft_that_is_not_json_is_refused_and_nothing_changes(drafts: Any) -> None:
-    drafts.save("d", {"step": 1})
-    with pytest.raises(TypeError):
-        drafts.save("d", {"step": 2, "at": AT})
-    with pytest.raises(ValueError, match="JSON"):
-        drafts.save("d", {"step": 2, "score": float("nan")})
-    assert drafts.load("d") == {"step": 1}
-
-
-# --- drafts: expiry and purge ---------------------------------------------------------------
-
-MINUTE = timedelta(minutes=1)
-SECOND = timedelta(seconds=1)
-
-
-def test_purge_deletes_expired_drafts_and_those_without_an_expiry(drafts: Any) -> None:
-    drafts.save("expired", {"step": 1}, expires_at=AT - MINUTE)
-    drafts.save("expires-now", {"step": 2}, expires_at=AT)
-    drafts.save("expires-later", {"step": 3}, expires_at=AT + timedelta(microseconds=1))
-    drafts.save("no-expiry", {"step": 4})
-    assert drafts.load("expired") == {"step": 1}  # load does not check the expiry
-    assert drafts.purge(AT) == 3
-    assert [drafts.load(d) for d in ("expired", "expires-now", "no-expiry")] == [None] * 3
-    assert drafts.load("expires-later") == {"step": 3}
-    assert drafts.purge(AT) == 0
-    assert drafts.purge(AT + SECOND) == 1
-    assert drafts.load("expires-later") is None
-
-
-def test_purge_compares_instants_not_wall_clocks(drafts: Any) -> None:
-    # 23:30 on 29.02.2024 happened twice in Asia/Almaty: at UTC+6 (17:30 UTC), then, after
-    # the clocks went back at midnight, at UTC+5 (18:30 UTC).
-    first_2330 = datetime(2024, 2, 29, 23, 30, tzinfo=KAZAKHSTAN)
-    second_2330 = datetime(2024, 2, 29, 23, 30, fold=1, tzinfo=KAZAKHSTAN)
-    just_after_midnight = datetime(2024, 3, 1, 0, 30, tzinfo=KAZAKHSTAN)  # 19:30 UTC
-    drafts.save("first", {"n": 1}, expires_at=first_2330)
-    drafts.save("second", {"n": 2}, expires_at=second_2330)
-    drafts.save("march", {"n": 3}, expires_at=just_after_midnight)
-    now = datetime(2024, 2, 29, 23, 40, tzinfo=KAZAKHSTAN)  # the first 23:40: 17:40 UTC
-    assert drafts.purge(now) == 1  # a wall clock would say 23:30 <= 23:40 for both
-    assert drafts.load("first") is None
-    assert drafts.load("second") == {"n": 2}
-    # "2024-03-01T00:30+05:00" sorts after "2024-02-29T20:00+00:00" as text, yet is earlier.
-    assert drafts.purge(datetime(2024, 2, 29, 20, 0, tzinfo=UTC)) == 2
-    assert drafts.load("march") is None
-
-
-def test_saving_a_draft_again_replaces_its_expiry(drafts: Any) -> None:
-    drafts.save("d", {"step": 1}, expires_at=AT)
-    drafts.save("d", {"step": 2}, expires_at=AT + timedelta(hours=1))
-    assert drafts.purge(AT) == 0
-    assert drafts.load("d") == {"step": 2}
-    drafts.save("d", {"step": 3})  # no expiry now: gone at the next purge
-    assert drafts.purge(AT - timedelta(days=1)) == 1
-    assert drafts.load("d") is None
-
-
-def test_naive_times_are_refused_by_drafts_and_change_nothing(drafts: Any) -> None:
-    naive = datetime(2024, 2, 5, 10, 15)  # noqa: DTZ001 - the point of the test
-    drafts.save("d", {"step": 1}, expires_at=AT)
-    with pytest.raises(TimeError) as raised:
-        drafts.save("d", {"step": 2}, expires_at=naive)
-    assert raised.value.code == "time.naive"
-    assert drafts.load("d") == {"step": 1}
-    with pytest.raises(TimeError):
-        drafts.purge(naive)
-    assert drafts.load("d") == {"step": 1}  # nothing was deleted
-    assert drafts.purge(AT) == 1
-
-
-# --- attempts -------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def attempts(request: pytest.FixtureRequest, path: Path) -> Iterator[Any]:
-    if request.param == "memory":
-        yield MemoryAttempts()
-    else:
-        with SqliteStore(path) as opened:
-            yield opened
-
-
-def codes(
-    key: str = "phone-digest", limit: int = 3, window: timedelta = 10 * MINUTE
-) -> list[AttemptLimit]:
-    """One limit: ``limit`` attempts under ``key`` per ``window``."""
-    return [AttemptLimit(key, limit, window)]
-
-
-def test_take_counts_up_to_the_limit_then_refuses_until_a_place_frees(attempts: Any) -> None:
-    assert attempts.take("t1", AT, codes()) == AttemptTally((1,))
-    assert attempts.take("t2", AT + MINUTE, codes()) == AttemptTally((2,))
-    assert attempts.take("t3", AT + 2 * MINUTE, codes()) == AttemptTally((3,))
-    refused = attempts.take("t4", AT + 3 * MINUTE, codes())
-    assert refused == AttemptTally((3,), 0, AT + 10 * MINUTE)  # the oldest, plus the window
-    assert refused.until is not None and refused.until.tzinfo is KAZAKHSTAN  # at's zone
-    # A refused take records nothing: the same answer a minute later.
-    assert attempts.take("t5", AT + 4 * MINUTE, codes()) == AttemptTally((3,), 0, AT + 10 * MINUTE)
-    # The window is (at - window, ...]: at AT + 10 minutes the first attempt has left it.
-    assert attempts.take("t6", AT + 10 * MINUTE, codes()) == AttemptTally((3,))
-    assert attempts.take("t7", AT + 10 * MINUTE, codes()) == AttemptTally((3,), 0, AT + 11 * MINUTE)
-
-
-def test_the_window_rolls(attempts: Any) -> None:
-    # Three attempts per five minutes, one tried every minute: minutes 0-2 pass, 3-4 wait
-    # for the attempt of minute 0 to leave, 5-7 pass, and so on.
-    window = codes(limit=3, window=5 * MINUTE)
-    found = [attempts.take(f"t{m}", AT + m * MINUTE, window) for m in range(13)]
-    assert [m for m, tally in enumerate(found) if tally.refused is None] == [
-        0, 1, 2, 5, 6, 7, 10, 11, 12
-    ]  # fmt: skip
-    assert [(m, tally.until) for m, tally in enumerate(found) if tally.refused is not None] == [
-        (3, AT + 5 * MINUTE),
-        (4, AT + 5 * MINUTE),
-        (8, AT + 10 * MINUTE),
-        (9, AT + 10 * MINUTE),
-    ]
-    # Another window over the same attempts sees all nine.
-    tally = attempts.take("y", AT + 13 * MINUTE, codes(limit=100, window=timedelta(hours=1)))
-    assert tally == AttemptTally((10,))
-
-
-def test_until_is_the_oldest_attempt_that_must_leave(attempts: Any) -> None:
-    for i in range(5):  # five attempts, under a looser limit
-        attempts.take(f"t{i}", AT + i * MINUTE, codes(limit=10))
-    # Now the limit is 3: three attempts must leave the window before one more is allowed,
-    # so the third oldest (count - limit + 1 = 3) decides.
-    assert attempts.take("x", AT + 5 * MINUTE, codes(limit=3)) == AttemptTally(
-        (5,), 0, AT + 2 * MINUTE + 10 * MINUTE
-    )
-
-
-def test_attempts_later_than_at_are_counted(attempts: Any) -> None:
-    # Another process's clock runs an hour ahead: its attempt still counts.
-    attempts.take("ahead", AT + timedelta(hours=1), codes(limit=1))
-    tally = attempts.take("behind", AT, codes(limit=1))
-    assert tally == AttemptTally((1,), 0, AT + timedelta(hours=1) + 10 * MINUTE)
-
-
-def test_keys_are_independent_and_a_refused_take_records_under_no_key(attempts: Any) -> None:
-    phone = AttemptLimit("phone-digest", 2, timedelta(hours=1))
-    device = AttemptLimit("device-digest", 5, timedelta(hours=1))
-    assert attempts.take("a", AT, [phone, device]) == AttemptTally((1, 1))
-    assert attempts.take("b", AT, [phone, device]) == AttemptTally((2, 2))
-    # The phone is full: refused, and the device's count does not grow either.
-    assert attempts.take("c", AT, [device, phone]) == AttemptTally(
-        (2, 2), 1, AT + timedelta(hours=1)
-    )
-    assert attempts.take("d", AT, [device]) == AttemptTally((3,))
-    assert attempts.take("e", AT, [AttemptLimit("other-phone", 2, MINUTE)]) == AttemptTally((1,))
-    # The first full limit is the one named.
-    assert attempts.take("f", AT, [AttemptLimit("device-digest", 3, MINUTE), phone]) == (
-        AttemptTally((3, 2), 0, AT + MINUTE)
-    )
-
-
-def test_a_key_under_two_windows_gets_one_attempt(attempts: Any) -> None:
-    short = AttemptLimit("phone-digest", 3, 10 * MINUTE)
-    long = AttemptLimit("phone-digest", 5, timedelta(days=1))
-    assert attempts.take("a", AT, [short, long]) == AttemptTally((1, 1))
-    assert attempts.take("b", AT + MINUTE, [short, long]) == AttemptTally((2, 2))
-    assert attempts.take("c", AT + 20 * MINUTE, [short, long]) == AttemptTally((1, 3))
-    attempts.release("a")
-    assert attempts.take("d", AT + 21 * MINUTE, [long]) == AttemptTally((3,))
-
-
-def test_release_forgets_the_attempts_of_one_token(attempts: Any) -> None:
-    both = [AttemptLimit("phone-digest", 2, MINUTE), AttemptLimit("device-digest", 2, MINUTE)]
-    attempts.take("wrong-1", AT, both)
-    attempts.take("right", AT, both)
-    assert attempts.take("wrong-2", AT, both).refused == 0
-    attempts.release("right")  # under both keys
-    attempts.release("never-taken")  # not an error
-    assert attempts.take("wrong-2", AT, both) == AttemptTally((2, 2))
-    assert attempts.take("wrong-3", AT, both).refused == 0
-
-
-def test_forget_attempts_deletes_those_at_or_before_a_time(attempts: Any) -> None:
-    window = codes(limit=100, window=timedelta(days=1))
-    for i in range(4):
-        attempts.take(f"t{i}", AT + i * MINUTE, window)
-    attempts.take("other", AT, [AttemptLimit("other", 100, timedelta(days=1))])
-    assert attempts.forget_attempts(AT + MINUTE) == 3  # t0, t1 and "other"
-    assert attempts.forget_attempts(AT + MINUTE) == 0
-    assert attempts.take("x", AT + 5 * MINUTE, window) == AttemptTally((3,))
-    assert attempts.take("y", AT, [AttemptLimit("other", 100, MINUTE)]) == AttemptTally((1,))
-    # The same instant in another zone: the attempts at AT + 2 minutes and later stay.
-    assert attempts.forget_attempts((AT + 2 * MINUTE - SECOND).astimezone(UTC)) == 1  # "y"
-    assert attempts.forget_attempts((AT + 2 * MINUTE).astimezone(UTC)) == 1
-
-
-def test_naive_times_and_bad_limits_are_refused_and_record_nothing(attempts: Any) -> None:
-    naive = datetime(2024, 2, 5, 10, 15)  # noqa: DTZ001 - the point of the test
-    with pytest.raises(TimeError) as raised:
-        attempts.take("t", naive, codes(limit=1))
-    assert raised.value.code == "time.naive"
-    with pytest.raises(TimeError):
-        attempts.forget_attempts(naive)
-    for limit, window in ((0, MINUTE), (1, timedelta(0)), (1, -MINUTE)):
-        with pytest.raises(ValueError, match="attempt"):  # no such limit can be made
-            AttemptLimit("phone-digest", limit, window)
-    assert attempts.take("t", AT, []) == AttemptTally(())
-    assert attempts.take("t", AT, codes(limit=1)) == AttemptTally((1,))  # nothing before
-    assert attempts.take("u", AT, [AttemptLimit("other", 1, MINUTE)]) == AttemptTally((1,))
-
-
-def test_until_is_an_instant_in_the_zone_of_at(attempts: Any) -> None:
-    before_the_change = datetime(2024, 2, 29, 23, 30, tzinfo=KAZAKHSTAN)  # UTC+6
-    attempts.take("t", before_the_change, codes(limit=1, window=timedelta(hours=1)))
-    tally = attempts.take("u", before_the_change, codes(limit=1, window=timedelta(hours=1)))
-    assert tally.until is not None
-    # An hour later in instants is 23:30 again on the wall clock (the hour was lived twice).
-    assert instant(tally.until) == datetime(2024, 2, 29, 18, 30, tzinfo=UTC)
-    assert (tally.until.hour, tally.until.minute, tally.until.fold) == (23, 30, 1)
-    hourly = codes(limit=1, window=timedelta(hours=1))
-    in_utc = attempts.take("v", before_the_change.astimezone(UTC), hourly)
-    assert in_utc.until is not None and in_utc.until.tzinfo is UTC
-    assert in_utc.until == datetime(2024, 2, 29, 18, 30, tzinfo=UTC)
-
-
-def test_threads_never_together_pass_a_limit(attempts: Any) -> None:
-    outcomes: list[AttemptTally] = []
-    start = threading.Barrier(8)
-
-    def take(i: int) -> None:
-        start.wait()
-        outcomes.append(attempts.take(f"t{i}", AT, codes(limit=3)))
-
-    threads = [threading.Thread(target=take, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(t.counts[0] for t in outcomes if t.refused is None) == [1, 2, 3]
-    assert [t for t in outcomes if t.refused is not None] == [
-        AttemptTally((3,), 0, AT + 10 * MINUTE)
-    ] * 5
-
-
-# --- attempts: the property test against a plain list ---------------------------------------
-
-_START = datetime(2024, 2, 29, 22, 0, tzinfo=KAZAKHSTAN)  # two hours before the clocks went back
-_ATTEMPT_KEYS = ("k1", "k2", "k3")
-_ATTEMPT_LIMITS = st.builds(
-    AttemptLimit,
-    key=st.sampled_from(_ATTEMPT_KEYS),
-    limit=st.integers(1, 3),
-    window=st.integers(1, 40).map(lambda m: m * MINUTE),
-)
-_ATTEMPT_TIMES = st.integers(0, 240).map(lambda m: instant(_START) + m * MINUTE)
-_ATTEMPT_OPERATIONS = st.lists(
-    st.one_of(
-        st.tuples(
-            st.just("take"),
-            st.sampled_from(["a", "b", "c", "d"]),
-            _ATTEMPT_TIMES,
-            st.sampled_from([KAZAKHSTAN, UTC]),
-            st.lists(_ATTEMPT_LIMITS, max_size=3),
-        ),
-        st.tuples(st.just("release"), st.sampled_from(["a", "b", "c", "d"])),
-        st.tuples(st.just("forget"), _ATTEMPT_TIMES),
-    ),
-    max_size=25,
-)
-
-
-class _AttemptModel:
-    """The counter as a plain list of ``(key, token, instant in UTC)``."""
-
-    def __init__(self) -> None:
-        self.attempts: list[tuple[str, str, datetime]] = []
-
-    def take(self, token: str, at: datetime, limits: Sequence[AttemptLimit]) -> AttemptTally:
-        moment = instant(at)
-        inside = [
-            sorted(t for k, _, t in self.attempts if k == limit.key and t > moment - limit.window)
-            for limit in limits
-        ]
-        counts = tuple(len(found) for found in inside)
-        for i, limit in enumerate(limits):
-            if counts[i] >= limit.limit:
-                return AttemptTally(counts, i, inside[i][counts[i] - limit.limit] + limit.window)
-        for key in {limit.key for limit in limits}:
-            self.attempts.append((key, token, moment))
-        return AttemptTally(tuple(count + 1 for count in counts))
-
-    def release(self, token: str) -> None:
-        self.attempts = [a for a in self.attempts if a[1] != token]
-
-    def forget(self, before: datetime) -> int:
-        kept = [a for a in self.attempts if a[2] > instant(before)]
-        gone = len(self.attempts) - len(kept)
-        self.attempts = kept
-        return gone
-
-
-def _same_tally(found: AttemptTally, expected: AttemptTally) -> bool:
-    """Equal counts and refusal, and ``until`` the same instant."""
-    return (found.counts, found.refused) == (expected.counts, expected.refused) and (
-        None if found.until is None else instant(found.until)
-    ) == expected.until
-
-
-@given(_ATTEMPT_OPERATIONS)
-def test_random_takes_and_releases_agree_with_a_list_model(
-    operations: list[tuple[Any, ...]],
-) -> None:
-    model = _AttemptModel()
-    with SqliteStore(":memory:") as sqlite:
-        counters: list[Any] = [MemoryAttempts(), sqlite]
-        for operation in operations:
-            if operation[0] == "take":
-                _, token, moment, zone, limits = operation
-                expected = model.take(token, moment, limits)
-                for counter in counters:
-                    found = counter.take(token, moment.astimezone(zone), limits)
-                    assert _same_tally(found, expected), (found, expected)
-            elif operation[0] == "release":
-                model.release(operation[1])
-                for counter in counters:
-                    counter.release(operation[1])
-            else:
-                gone = model.forget(operation[1])
-                assert [c.forget_attempts(operation[1]) for c in counters] == [gone, gone]
-        # At the end, every key holds what the model holds, seen through a wide window.
-        end = instant(_START) + timedelta(days=1)
-        for key in _ATTEMPT_KEYS:
-            wide = [AttemptLimit(key, 1000, timedelta(days=2))]
-            expected = model.take("end", end, wide)
-            assert [c.take("end", end, wide) for c in counters] == [expected, expected]
 
 
 # --- SQLite: files, restarts, settings ----------------------------------------------------
@@ -839,7 +520,7 @@ def test_a_damaged_application_is_reported_without_personal_data(
 
 def test_a_record_stored_under_another_number_is_damaged(store: SqliteStore, path: Path) -> None:
     store.add(seed_application())
-    store.add(numbered(seed_application(), "1292584"))
+    store.add(attrs.evolve(seed_application(), number="1292584"))
     _raw(
         path,
         "UPDATE applications SET body = (SELECT body FROM applications WHERE number = ?) "

@@ -302,7 +302,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from edqueue.generate import write_city
+    from edqueue.testing.city import write_city
 
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from typing import IO
 
 from edqueue import __version__
-from edqueue.adapters.memory import MemoryDrafts, MemoryRepository, seed_ports
+from edqueue.adapters.memory import MemoryDrafts, MemoryRepository
 from edqueue.models import KAZAKHSTAN, Application, Consent, GroupKey, Language
 from edqueue.rules import QueueEvent, ReferralDesk, ReferralIssued, StopListed, simulate
 from edqueue.sample import LOCALITY, neighbour_applications, seed_application
+from edqueue.testing.world import seed_ports
 
 __all__ = ["run"]
 

@@ -17,32 +17,33 @@ the zone's name in brackets, RFC 9557, when the time has one). ``data["journal"]
 format's version (:data:`JOURNAL_VERSION`); records without it (written before the journal,
 or erased by a store's ``forget``) are not queue records and rebuilding skips them.
 
+The event's own fields are written and read by the one codec, ``edqueue.events_codec``,
+for every event type alike, under the event class's ``KIND``; the journal adds its version,
+the ``actor``, and for a submission the application's state at submission.
+
 Source of the rule that the log must rebuild the queues: issue 7, "Audit log": "Replaying
 the log rebuilds the same ``QueueBook``".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from typing import NamedTuple, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+from zoneinfo import ZoneInfoNotFoundError
 
 import attrs
 
 from edqueue.errors import EdqueueError, StorageError
-from edqueue.models import (
-    Application,
-    ApplicationStatus,
-    BenefitCategory,
-    BenefitClaim,
-    BenefitStatus,
-    Choice,
-    GroupKey,
-    Organization,
-    Tier,
-    require_aware,
+from edqueue.events_codec import (
+    Data,
+    EventClassError,
+    claim_data,
+    event_data,
+    read_claim,
+    read_event,
+    record_number,
 )
+from edqueue.models import Application, ApplicationStatus, Choice, Organization, require_aware
 from edqueue.ports import EventRecord, StoredApplication
 from edqueue.rules import (
     KAZAKHSTAN_CALENDAR,
@@ -53,21 +54,7 @@ from edqueue.rules import (
     ReferralDesk,
     WorkingCalendar,
 )
-from edqueue.rules.events import (
-    ApplicationRemoved,
-    ApplicationSubmitted,
-    ApplicationWithdrawn,
-    BenefitChanged,
-    BenefitConfirmed,
-    ChoicesChanged,
-    PlaceFreed,
-    QueueEvent,
-    QueueId,
-    ReferralClosed,
-    ReferralExtended,
-    ReferralIssued,
-    StopListed,
-)
+from edqueue.rules.events import ApplicationSubmitted, QueueEvent, event_type
 
 __all__ = [
     "JOURNAL_VERSION",
@@ -83,8 +70,6 @@ __all__ = [
 
 JOURNAL_VERSION = 1
 """The version of the record format, written as ``data["journal"]``."""
-
-Data = dict[str, str | int | None]
 
 
 class JournalSource(Protocol):
@@ -129,62 +114,25 @@ def to_record(
     >>> from_record(record) == event
     True
     """
-    data: Data = {"journal": JOURNAL_VERSION, "actor": actor, "queues": _queues(event.queues)}
-    number: str | None = getattr(event, "number", None)
-    if isinstance(event, ApplicationSubmitted):
-        if application is not None:
-            if application.number != event.number:
-                raise StorageError(
-                    "journal.unreadable",
-                    f"the submission of #{event.number} was given application "
-                    f"#{application.number}; give the one submitted",
-                )
-            data["application_status"] = application.status.value
-            data.update(_claim(application.benefit))
-    elif isinstance(event, ChoicesChanged):
-        data.update(before=_queues(event.before), after=_queues(event.after))
-    elif isinstance(event, BenefitChanged):
-        data.update(
-            status=None if event.status is None else event.status.value,
-            tier_before=int(event.tier_before),
-            tier_after=int(event.tier_after),
-            **_claim(event.claim),
-        )
-    elif isinstance(event, PlaceFreed):
-        data.update(
-            organization_id=event.organization_id,
-            group=_group(event.group),
-            free_places=event.free_places,
-            count=event.count,
-        )
-    elif isinstance(event, ReferralIssued):
-        data.update(
-            referral_id=event.referral_id,
-            organization_id=event.organization_id,
-            group=_group(event.group),
-            deadline=_time(event.deadline),
-            confirm_by=None if event.confirm_by is None else _time(event.confirm_by),
-        )
-    elif isinstance(event, ReferralClosed):
-        data.update(referral_id=event.referral_id, outcome=event.outcome)
-    elif isinstance(event, ReferralExtended):
-        data.update(
-            referral_id=event.referral_id,
-            deadline_before=_time(event.deadline_before),
-            deadline=_time(event.deadline),
-        )
-    elif isinstance(event, StopListed):
-        data["until"] = _time(event.until)
-    elif isinstance(event, BenefitConfirmed):
-        data["referral_id"] = event.referral_id
-    elif not isinstance(event, ApplicationWithdrawn | ApplicationRemoved):
+    cls = type(event)
+    if event_type(getattr(cls, "KIND", "")) is not cls:
         raise StorageError(
-            "journal.unreadable", f"{type(event).__name__} is not a queue event of the journal"
+            "journal.unreadable", f"{cls.__name__} is not a queue event of the journal"
         )
+    data: Data = {"journal": JOURNAL_VERSION, "actor": actor, **event_data(event)}
+    if isinstance(event, ApplicationSubmitted) and application is not None:
+        if application.number != event.number:
+            raise StorageError(
+                "journal.unreadable",
+                f"the submission of #{event.number} was given application "
+                f"#{application.number}; give the one submitted",
+            )
+        data["application_status"] = application.status.value
+        data.update(claim_data(application.benefit))
     return EventRecord(
         kind=event.kind,
         at=require_aware(event.at, "the event time"),
-        number=number,
+        number=record_number(event),
         reason=event.reason,
         data=data,
     )
@@ -195,7 +143,7 @@ def to_record(
 
 def is_queue_record(record: EventRecord) -> bool:
     """Whether ``record`` was written by :func:`to_record` (and not erased since). O(1)."""
-    return record.data.get("journal") == JOURNAL_VERSION and record.kind in _READERS
+    return record.data.get("journal") == JOURNAL_VERSION and event_type(record.kind) is not None
 
 
 def from_record(record: EventRecord) -> QueueEvent:
@@ -205,16 +153,12 @@ def from_record(record: EventRecord) -> QueueEvent:
     not a queue record (another kind, no journal version, erased data) or whose data is
     damaged; the message names the record by its sequence, never its data.
     """
-    reader = _READERS.get(record.kind)
-    if reader is None or record.data.get("journal") != JOURNAL_VERSION:
+    if event_type(record.kind) is None or record.data.get("journal") != JOURNAL_VERSION:
         raise _unreadable(record, "it is not a queue record of this journal version")
     try:
-        common = _Common(
-            require_aware(record.at, "the event time"),
-            _queue_ids(_text(record.data, "queues")),
-            record.reason,
-        )
-        return reader(record, common)
+        return read_event(record.kind, record.at, record.number, record.reason, record.data)
+    except EventClassError:
+        raise  # a mistake in an event class's code, not in the record
     except (EdqueueError, KeyError, TypeError, ValueError, ZoneInfoNotFoundError):
         raise _unreadable(record, "its data is damaged") from None
 
@@ -236,7 +180,7 @@ def submitted_application(record: EventRecord, stored: Application) -> Applicati
         return attrs.evolve(
             stored,
             choices=choices,
-            benefit=_read_claim(data),
+            benefit=read_claim(data),
             status=ApplicationStatus(_text(data, "application_status")),
         )
     except (EdqueueError, KeyError, TypeError, ValueError):
@@ -341,217 +285,8 @@ def _unreadable(record: EventRecord, why: str) -> StorageError:
     )
 
 
-def _time(moment: datetime) -> str:
-    """ISO 8601 with the offset, and the zone's name in brackets when it has one."""
-    zone = moment.tzinfo
-    text = require_aware(moment, "the event time").isoformat()
-    return f"{text}[{zone.key}]" if isinstance(zone, ZoneInfo) else text
-
-
-def _read_time(text: str) -> datetime:
-    iso, _, zone = text.partition("[")
-    moment = require_aware(datetime.fromisoformat(iso), "the event time")
-    if zone:
-        moment = moment.astimezone(ZoneInfo(zone.removesuffix("]")))
-    return moment
-
-
-def _group(key: GroupKey) -> str:
-    return f"{key.birth_year}|{key.language.code}|{key.queue_kind.value}"
-
-
-def _read_group(text: str) -> GroupKey:
-    year, language, kind = text.split("|")
-    return GroupKey(int(year), language, kind)
-
-
-def _queues(queue_ids: Iterable[QueueId]) -> str:
-    return ";".join(f"{org}|{_group(key)}" for org, key in queue_ids)
-
-
-def _queue_ids(text: str) -> tuple[QueueId, ...]:
-    if not text:
-        return ()
-    result = []
-    for part in text.split(";"):
-        organization_id, _, group = part.partition("|")
-        result.append((organization_id, _read_group(group)))
-    return tuple(result)
-
-
-def _claim(claim: BenefitClaim | None) -> Data:
-    if claim is None:
-        return {"benefit_category": None}
-    return {
-        "benefit_category": int(claim.category),
-        "benefit_status": claim.status.value,
-        "benefit_claimed_at": None if claim.claimed_at is None else _time(claim.claimed_at),
-        "benefit_decided_at": None if claim.decided_at is None else _time(claim.decided_at),
-    }
-
-
-def _read_claim(data: Mapping[str, str | int | None]) -> BenefitClaim | None:
-    category = data["benefit_category"]
-    if category is None:
-        return None
-    claimed, decided = data["benefit_claimed_at"], data["benefit_decided_at"]
-    return BenefitClaim(
-        BenefitCategory(int(category)),
-        BenefitStatus(_text(data, "benefit_status")),
-        None if claimed is None else _read_time(str(claimed)),
-        None if decided is None else _read_time(str(decided)),
-    )
-
-
 def _text(data: Mapping[str, str | int | None], key: str) -> str:
     value = data[key]
     if not isinstance(value, str):
         raise TypeError(key)
     return value
-
-
-def _int(data: Mapping[str, str | int | None], key: str) -> int:
-    value = data[key]
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(key)
-    return value
-
-
-def _number(record: EventRecord) -> str:
-    if record.number is None:
-        raise TypeError("number")
-    return record.number
-
-
-class _Common(NamedTuple):
-    """What every event has: its time, the queues it touched and why."""
-
-    at: datetime
-    queues: tuple[QueueId, ...]
-    reason: str
-
-
-_Reader = Callable[[EventRecord, _Common], QueueEvent]
-
-
-def _submitted(r: EventRecord, c: _Common) -> QueueEvent:
-    return ApplicationSubmitted(number=_number(r), at=c.at, queues=c.queues, reason=c.reason)
-
-
-def _withdrawn(r: EventRecord, c: _Common) -> QueueEvent:
-    return ApplicationWithdrawn(number=_number(r), at=c.at, queues=c.queues, reason=c.reason)
-
-
-def _removed(r: EventRecord, c: _Common) -> QueueEvent:
-    return ApplicationRemoved(number=_number(r), at=c.at, queues=c.queues, reason=c.reason)
-
-
-def _choices(r: EventRecord, c: _Common) -> QueueEvent:
-    return ChoicesChanged(
-        number=_number(r),
-        before=_queue_ids(_text(r.data, "before")),
-        after=_queue_ids(_text(r.data, "after")),
-        at=c.at,
-        queues=c.queues,
-        reason=c.reason,
-    )
-
-
-def _benefit(r: EventRecord, c: _Common) -> QueueEvent:
-    status = r.data["status"]
-    return BenefitChanged(
-        number=_number(r),
-        status=None if status is None else BenefitStatus(str(status)),
-        tier_before=Tier(_int(r.data, "tier_before")),
-        tier_after=Tier(_int(r.data, "tier_after")),
-        claim=_read_claim(r.data),
-        at=c.at,
-        queues=c.queues,
-        reason=c.reason,
-    )
-
-
-def _freed(r: EventRecord, c: _Common) -> QueueEvent:
-    return PlaceFreed(
-        organization_id=_text(r.data, "organization_id"),
-        group=_read_group(_text(r.data, "group")),
-        free_places=_int(r.data, "free_places"),
-        count=_int(r.data, "count"),
-        at=c.at,
-        queues=c.queues,
-        reason=c.reason,
-    )
-
-
-def _issued(r: EventRecord, c: _Common) -> QueueEvent:
-    confirm_by = r.data["confirm_by"]
-    return ReferralIssued(
-        number=_number(r),
-        referral_id=_text(r.data, "referral_id"),
-        organization_id=_text(r.data, "organization_id"),
-        group=_read_group(_text(r.data, "group")),
-        deadline=_read_time(_text(r.data, "deadline")),
-        confirm_by=None if confirm_by is None else _read_time(str(confirm_by)),
-        at=c.at,
-        queues=c.queues,
-        reason=c.reason,
-    )
-
-
-def _closed(r: EventRecord, c: _Common) -> QueueEvent:
-    return ReferralClosed(
-        number=_number(r),
-        referral_id=_text(r.data, "referral_id"),
-        outcome=_text(r.data, "outcome"),
-        at=c.at,
-        queues=c.queues,
-        reason=c.reason,
-    )
-
-
-def _extended(r: EventRecord, c: _Common) -> QueueEvent:
-    return ReferralExtended(
-        number=_number(r),
-        referral_id=_text(r.data, "referral_id"),
-        deadline_before=_read_time(_text(r.data, "deadline_before")),
-        deadline=_read_time(_text(r.data, "deadline")),
-        at=c.at,
-        queues=c.queues,
-        reason=c.reason,
-    )
-
-
-def _stop_listed(r: EventRecord, c: _Common) -> QueueEvent:
-    return StopListed(
-        number=_number(r),
-        until=_read_time(_text(r.data, "until")),
-        at=c.at,
-        queues=c.queues,
-        reason=c.reason,
-    )
-
-
-def _confirmed(r: EventRecord, c: _Common) -> QueueEvent:
-    return BenefitConfirmed(
-        number=_number(r),
-        referral_id=_text(r.data, "referral_id"),
-        at=c.at,
-        queues=c.queues,
-        reason=c.reason,
-    )
-
-
-_READERS: dict[str, _Reader] = {
-    "application_submitted": _submitted,
-    "application_withdrawn": _withdrawn,
-    "application_removed": _removed,
-    "choices_changed": _choices,
-    "benefit_changed": _benefit,
-    "place_freed": _freed,
-    "referral_issued": _issued,
-    "referral_closed": _closed,
-    "referral_extended": _extended,
-    "stop_listed": _stop_listed,
-    "benefit_confirmed": _confirmed,
-}
-"""How each kind of record becomes its event (the kinds are ``QueueEvent.kind``)."""

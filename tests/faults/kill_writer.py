@@ -5,7 +5,7 @@ Run as ``python kill_writer.py DATABASE``. The writer opens a
 :class:`~edqueue.adapters.sqlite.SqliteStore`, resumes the fixed plan of :func:`operations`
 where the file says it stopped, prints ``ready``, then runs the plan for ever, printing
 ``committed <number> <version>`` (and flushing) only after each call has returned. The
-plan, the applications (:func:`edqueue.generate.generate_applications`, deterministic) and
+plan, the applications (:func:`edqueue.testing.city.generate_applications`, deterministic) and
 the events of every write are defined here, so the parent can say exactly what a complete
 write leaves in the file.
 
@@ -28,9 +28,9 @@ from datetime import datetime
 
 from edqueue.adapters import sqlite as sqlite_adapter
 from edqueue.adapters.sqlite import SqliteStore
-from edqueue.generate import generate_applications, generate_organizations
 from edqueue.models import KAZAKHSTAN, Application, ApplicationStatus
 from edqueue.ports import EventRecord
+from edqueue.testing.city import generate_applications, generate_organizations
 
 AS_OF = datetime(2024, 9, 2, 9, 0, tzinfo=KAZAKHSTAN)
 AT = datetime(2024, 9, 2, 10, 15, tzinfo=KAZAKHSTAN)

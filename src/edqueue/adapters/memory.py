@@ -13,6 +13,7 @@ are re-exported here, so this module has an adapter for every port.
 
 >>> from datetime import datetime
 >>> from edqueue.models import KAZAKHSTAN
+>>> from edqueue.testing.world import seed_ports
 >>> ports = seed_ports(datetime(2024, 2, 5, 10, 0, tzinfo=KAZAKHSTAN))
 >>> phone = PhoneNumber("+7 701 000 00 01")
 >>> ports.identity.in_mobile_register(phone), ports.identity.app_bound(phone)
@@ -26,9 +27,10 @@ MemoryIdentity(registered=1, apps=1, codes_pushed=0, bindings=0, fail=False, tim
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -37,8 +39,6 @@ from edqueue.errors import PortError
 from edqueue.models import (
     BenefitCategory,
     Iin,
-    LegalRepresentativeStatus,
-    Organization,
     PhoneNumber,
     Proof,
     require_aware,
@@ -46,21 +46,15 @@ from edqueue.models import (
 from edqueue.models.instants import later
 from edqueue.ports import (
     AccessAnswer,
-    AttemptCounter,
     DeviceBinding,
-    DraftStore,
-    FamilyMember,
     FamilyRecord,
     Message,
-    NumberSequence,
 )
-from edqueue.rules import KAZAKHSTAN_POLICY, Policy
-from edqueue.sample import seed_application, shakhtinsk_organizations
-from edqueue.service import ApplicationService, Store
 
 __all__ = [
     "AccessRequest",
     "ManualClock",
+    "MemoryAttempts",
     "MemoryBenefitRegistry",
     "MemoryConsents",
     "MemoryDocuments",
@@ -69,11 +63,8 @@ __all__ = [
     "MemoryIdentity",
     "MemoryNotifier",
     "MemoryNumbers",
-    "MemoryPorts",
     "MemoryRepository",
     "StoredDocument",
-    "memory_ports",
-    "seed_ports",
 ]
 
 
@@ -509,95 +500,19 @@ class MemoryNumbers:
             return f"MemoryNumbers(next={str(self._next)!r})"
 
 
-@attrs.frozen
-class MemoryPorts:
-    """Every non-storage port in memory, as one bundle for the service's tests and the demo."""
+_MOVED = frozenset({"MemoryPorts", "memory_ports", "seed_ports"})
 
-    identity: MemoryIdentity
-    consents: MemoryConsents
-    family: MemoryFamilyRegister
-    benefits: MemoryBenefitRegistry
-    documents: MemoryDocuments
-    notifier: MemoryNotifier
-    clock: ManualClock
-    numbers: MemoryNumbers
-    attempts: MemoryAttempts = attrs.field(factory=MemoryAttempts)
-    """The counts of codes sent and wrong codes, shared by every service built here (the
-    in-memory stand-in for a store that all processes share)."""
 
-    def service(
-        self,
-        store: Store,
-        drafts: DraftStore,
-        *,
-        numbers: NumberSequence | None = None,
-        organizations: Iterable[Organization] | None = None,
-        authority: str = "Руководителю управления образования г.Шахтинск",
-        locality: str = "г.Шахтинск",
-        policy: Policy = KAZAKHSTAN_POLICY,
-    ) -> ApplicationService:
-        """An :class:`~edqueue.service.ApplicationService` over these ports and the given
-        stores; by default the seed's organizations and addressee (Shakhtinsk). Attempts
-        are counted in ``store`` when it can (SQLite), else in :attr:`attempts`."""
-        return ApplicationService(
-            identity=self.identity,
-            consents=self.consents,
-            family=self.family,
-            benefits=self.benefits,
-            documents=self.documents,
-            notifier=self.notifier,
-            clock=self.clock,
-            store=store,
-            drafts=drafts,
-            numbers=numbers or self.numbers,
-            organizations=shakhtinsk_organizations() if organizations is None else organizations,
-            authority=authority,
-            locality=locality,
-            policy=policy,
-            attempts=store if isinstance(store, AttemptCounter) else self.attempts,
+def __getattr__(name: str) -> Any:
+    """The in-memory world moved to :mod:`edqueue.testing.world` (an adapter imports no
+    service); the old names work for one release, with a :class:`DeprecationWarning`."""
+    if name in _MOVED:
+        warnings.warn(
+            f"edqueue.adapters.memory.{name} moved to edqueue.testing.world.{name}",
+            DeprecationWarning,
+            stacklevel=2,
         )
+        from edqueue.testing import world
 
-
-def memory_ports(*, now: datetime) -> MemoryPorts:
-    """Fresh adapters with empty registers, the clock at ``now`` and numbers from 1292583."""
-    return MemoryPorts(
-        identity=MemoryIdentity(),
-        consents=MemoryConsents(),
-        family=MemoryFamilyRegister(),
-        benefits=MemoryBenefitRegistry(),
-        documents=MemoryDocuments(),
-        notifier=MemoryNotifier(),
-        clock=ManualClock(now),
-        numbers=MemoryNumbers(),
-    )
-
-
-def seed_ports(now: datetime) -> MemoryPorts:
-    """Adapters preloaded with the seed's world (:func:`edqueue.sample.seed_application`).
-
-    The applicant's phone is in the БМГ with the ED24 app (step 0); the family register has
-    the applicant's name and the seed's child, status confirmed, and every SMS from 1414 is
-    granted at once (step 1). No benefit records: the seed has none (step 3).
-    """
-    seed = seed_application()
-    applicant = seed.applicant
-    return MemoryPorts(
-        identity=MemoryIdentity(
-            [applicant.phone], [applicant.phone], owners={applicant.phone: applicant.iin}
-        ),
-        consents=MemoryConsents(AccessAnswer.GRANTED),
-        family=MemoryFamilyRegister(
-            [
-                FamilyRecord(
-                    applicant.iin,
-                    applicant.name,
-                    (FamilyMember(seed.child, LegalRepresentativeStatus.CONFIRMED),),
-                )
-            ]
-        ),
-        benefits=MemoryBenefitRegistry(),
-        documents=MemoryDocuments(),
-        notifier=MemoryNotifier(),
-        clock=ManualClock(now),
-        numbers=MemoryNumbers(),
-    )
+        return getattr(world, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

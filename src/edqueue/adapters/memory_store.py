@@ -2,7 +2,7 @@
 
 For tests, the demo and a host's own tests (cosmicpython's fake repository: fast and honest).
 They keep the same contract as :class:`~edqueue.adapters.sqlite.SqliteStore`
-(``tests/repository_contract.py`` runs one test suite against both): every write is
+(the suites of :mod:`edqueue.testing.contracts` run against both): every write is
 all-or-nothing, versions guard against lost updates, events are numbered 1, 2, ... in the
 order they are written. Thread-safe: one lock around every operation. Nothing survives the
 process.

@@ -2,11 +2,23 @@
 
 A host turns these into notifications (SMS, push) and into its audit log. Events carry
 application numbers and organization ids, never personal data.
+
+Each event class declares the name under which its records are stored, ``KIND``; the class
+name is free to change, the stored kind never does (a rename would otherwise silently
+change the journal, and the hash chain over it). A kind names one class: a second class
+declaring a kind already taken is refused when it is created. The codec that turns events
+into log records and back is ``edqueue.events_codec``.
+
+Source of the explicit kind: issue 16, "One codec": "Each event class declares its stored
+``kind`` explicitly; one registry turns events into log records and back".
 """
 
 from __future__ import annotations
 
+import re
+import weakref
 from datetime import datetime
+from typing import ClassVar
 
 import attrs
 
@@ -26,30 +38,90 @@ __all__ = [
     "ReferralExtended",
     "ReferralIssued",
     "StopListed",
+    "event_type",
+    "event_types",
 ]
 
 QueueId = tuple[str, GroupKey]
 """One queue: (organization id, group key)."""
 
+_KIND = re.compile(r"[a-z][a-z0-9_]*")
+
+_EVENT_TYPES: weakref.WeakValueDictionary[str, type[QueueEvent]] = weakref.WeakValueDictionary()
+"""Each stored kind and the one class that declares it. Weak: a class nothing refers to any
+more (one defined inside a test) gives its kind back."""
+
+
+def event_type(kind: str) -> type[QueueEvent] | None:
+    """The event class whose ``KIND`` is ``kind``, if any. O(1).
+
+    >>> event_type("stop_listed") is StopListed
+    True
+    """
+    return _EVENT_TYPES.get(kind)
+
+
+def event_types() -> dict[str, type[QueueEvent]]:
+    """Every event class by its stored kind, sorted by kind. O(k log k) for k kinds."""
+    return dict(sorted(_EVENT_TYPES.items()))
+
+
+def _register(cls: type[QueueEvent]) -> None:
+    """Enter ``cls`` under its ``KIND``; raise ``TypeError`` when it declares none of its
+    own, or one that another class declares."""
+    kind = cls.__dict__.get("KIND")
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+        raise TypeError(
+            f"{cls.__qualname__} must declare its stored kind in its own body, as "
+            f'KIND: ClassVar[str] = "snake_case_name" (got {kind!r})'
+        )
+    taken = _EVENT_TYPES.get(kind)
+    # attrs builds a slotted class a second time; a module reloaded defines its classes
+    # again: the same module and qualified name is the same class and takes the place
+    same = taken is not None and (taken.__module__, taken.__qualname__) == (
+        cls.__module__,
+        cls.__qualname__,
+    )
+    if taken is not None and not same:
+        raise TypeError(
+            f"{cls.__qualname__} declares the stored kind {kind!r} of "
+            f"{taken.__module__}.{taken.__qualname__}; a kind names one event class, "
+            "choose another"
+        )
+    _EVENT_TYPES[kind] = cls
+
 
 @attrs.frozen(kw_only=True)
 class QueueEvent:
-    """The base of every event: when it happened and which queues it touched."""
+    """The base of every event: when it happened and which queues it touched.
+
+    A subclass declares ``KIND``, the name its records are stored under (see the module's
+    docstring), and its fields, of the types ``edqueue.events_codec`` stores.
+    """
+
+    KIND: ClassVar[str]
+    """The stored name of the event type; part of the log's format, never to change."""
 
     at: datetime
     queues: tuple[QueueId, ...] = ()
     reason: str = ""
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        _register(cls)
+
     @property
     def kind(self) -> str:
-        """A stable name of the event type (``"application_submitted"``)."""
-        name = type(self).__name__
-        return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+        """The stored name of the event type, its class's ``KIND``
+        (``"application_submitted"``)."""
+        return type(self).KIND
 
 
 @attrs.frozen(kw_only=True)
 class ApplicationSubmitted(QueueEvent):
     """An application entered the queues of its chosen organizations."""
+
+    KIND: ClassVar[str] = "application_submitted"
 
     number: str
 
@@ -58,6 +130,8 @@ class ApplicationSubmitted(QueueEvent):
 class ApplicationWithdrawn(QueueEvent):
     """The family withdrew the application; it left every queue."""
 
+    KIND: ClassVar[str] = "application_withdrawn"
+
     number: str
 
 
@@ -65,12 +139,16 @@ class ApplicationWithdrawn(QueueEvent):
 class ApplicationRemoved(QueueEvent):
     """The rules took the application out of every queue (e.g. the child aged out)."""
 
+    KIND: ClassVar[str] = "application_removed"
+
     number: str
 
 
 @attrs.frozen(kw_only=True)
 class ChoicesChanged(QueueEvent):
     """The family changed its organizations; ``queues`` lists the old and new ones."""
+
+    KIND: ClassVar[str] = "choices_changed"
 
     number: str
     before: tuple[QueueId, ...]
@@ -80,6 +158,8 @@ class ChoicesChanged(QueueEvent):
 @attrs.frozen(kw_only=True)
 class BenefitChanged(QueueEvent):
     """A benefit was claimed, verified, rejected or expired; the tier may have moved."""
+
+    KIND: ClassVar[str] = "benefit_changed"
 
     number: str
     status: BenefitStatus | None
@@ -92,6 +172,8 @@ class BenefitChanged(QueueEvent):
 @attrs.frozen(kw_only=True)
 class PlaceFreed(QueueEvent):
     """A place became free in a group."""
+
+    KIND: ClassVar[str] = "place_freed"
 
     organization_id: str
     group: GroupKey
@@ -109,6 +191,8 @@ class ReferralIssued(QueueEvent):
     then or the referral is cancelled.
     """
 
+    KIND: ClassVar[str] = "referral_issued"
+
     number: str
     referral_id: str
     organization_id: str
@@ -121,6 +205,8 @@ class ReferralIssued(QueueEvent):
 class ReferralClosed(QueueEvent):
     """A referral was used, declined, expired or cancelled (``outcome``)."""
 
+    KIND: ClassVar[str] = "referral_closed"
+
     number: str
     referral_id: str
     outcome: str
@@ -129,6 +215,8 @@ class ReferralClosed(QueueEvent):
 @attrs.frozen(kw_only=True)
 class ReferralExtended(QueueEvent):
     """An open referral's deadline moved later at the family's request."""
+
+    KIND: ClassVar[str] = "referral_extended"
 
     number: str
     referral_id: str
@@ -141,6 +229,8 @@ class StopListed(QueueEvent):
     """The application is on the stop list (стоп-лист) until ``until``: it keeps its place
     and its original queue date, but no referral is offered to it before then."""
 
+    KIND: ClassVar[str] = "stop_listed"
+
     number: str
     until: datetime
 
@@ -148,6 +238,8 @@ class StopListed(QueueEvent):
 @attrs.frozen(kw_only=True)
 class BenefitConfirmed(QueueEvent):
     """The extraordinary benefit behind an open referral was confirmed in time."""
+
+    KIND: ClassVar[str] = "benefit_confirmed"
 
     number: str
     referral_id: str

@@ -1,6 +1,7 @@
 """Hypothesis strategies for edqueue's records, for our tests and for hosts' own.
 
 Needs the ``testing`` extra (``pip install edqueue[testing]``), which brings hypothesis.
+Every name here is also importable from :mod:`edqueue.testing`.
 
 >>> from hypothesis import given
 >>> from edqueue import Iin

@@ -1,9 +1,10 @@
-"""The contract every ``ApplicationRepository`` + ``EventLog`` meets (see :mod:`edqueue.ports`).
-
-Subclass :class:`RepositoryContract` in a ``Test...`` class and implement ``make`` to run the
-whole suite against a store; ``tests/test_stores.py`` does it for the memory and SQLite
-stores, and a host can do it for its own.
+"""The contract every ``ApplicationRepository`` + ``EventLog`` meets (see :mod:`edqueue.ports`):
+adds and updates with versions, idempotency keys and their owners, the numbered and chained
+log, lookups, concurrency, ``forget``, and a model test against plain dicts.
 """
+
+# The checks are pytest's plain asserts (rewritten by pytest for readable failures).
+# ruff: noqa: S101
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import pytest
@@ -25,32 +26,24 @@ from edqueue.errors import StorageError, TimeError
 from edqueue.models import KAZAKHSTAN, Application, ApplicationStatus, Iin, number_order
 from edqueue.ports import ApplicationRepository, EventLog, EventRecord, StoredApplication
 from edqueue.sample import neighbour_applications, seed_application
-from edqueue.testing import applications, kazakhstan_datetimes
+from edqueue.testing.contracts._common import AT, close, event, store_settings
+from edqueue.testing.strategies import applications, kazakhstan_datetimes
 
-AT = datetime(2024, 2, 5, 10, 15, tzinfo=KAZAKHSTAN)
 
-
+@runtime_checkable
 class Repository(ApplicationRepository, EventLog, Protocol):
-    """What the contract tests: both ports, and ``forget``."""
+    """What :class:`RepositoryContract` tests: both ports, and ``forget``."""
 
-    def forget(self, number: str) -> bool: ...
-
-
-def event(kind: str, number: str | None = None, **data: str | int | None) -> EventRecord:
-    """A small event record for the tests."""
-    return EventRecord(kind=kind, at=AT, number=number, reason=f"test: {kind}", data=data)
+    def forget(self, number: str) -> bool:
+        """Delete the application, its idempotency key (with its owner) and the ``data`` of
+        its events, which keep their sequence, kind, time, number and reason; return whether
+        the application was stored."""
+        ...
 
 
 def numbered(application: Application, number: str) -> Application:
     """The same application under another number."""
     return attrs.evolve(application, number=number)
-
-
-def close(store: object) -> None:
-    """Close a store that has ``close`` (SQLite); the memory store has nothing to close."""
-    closer = getattr(store, "close", None)
-    if closer is not None:
-        closer()
 
 
 # --- the hypothesis model: a plain dict ----------------------------------------------------
@@ -179,9 +172,9 @@ class _Model:
         for number in map(str, range(1, 7)):
             assert store.get(number) == self.applications.get(number)
         for key in (*_KEY_NAMES, "key-c"):
-            number = self.keys.get(key)
+            keyed = self.keys.get(key)
             assert store.by_idempotency_key(key) == (
-                None if number is None else self.applications[number]
+                None if keyed is None else self.applications[keyed]
             )
             assert store.idempotency_owner(key) == self.owners.get(key)
         for stored in ordered:
@@ -193,17 +186,35 @@ class _Model:
 
 
 class RepositoryContract(abc.ABC):
-    """The tests every repository + event log passes. Subclasses implement :meth:`make`."""
+    """The tests every ``ApplicationRepository`` + ``EventLog`` passes, as one object (the
+    ``store`` the service takes), with ``forget``.
+
+    Subclass it in a ``Test...`` class and implement :meth:`make`; pytest runs every test
+    against the store it makes (here edqueue's memory store; give yours):
+
+    >>> from edqueue.adapters.memory_store import MemoryRepository
+    >>> class TestMemoryRepository(RepositoryContract):
+    ...     def make(self, directory):
+    ...         return MemoryRepository()
+    """
 
     @abc.abstractmethod
     def make(self, directory: Path) -> Repository:
-        """A new, empty store (files, if any, go in ``directory``)."""
+        """A new, empty store; its files, if any, go in ``directory`` (a new, empty
+        directory). Called once per test and once per example of the model test; the
+        suite calls the store's ``close()``, if it has one, when the test is done."""
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[Repository]:
+        """The store of one test, made by :meth:`make` and closed after it."""
         store = self.make(tmp_path)
         yield store
         close(store)
+
+    def test_the_store_implements_both_ports(self, store: Repository) -> None:
+        assert isinstance(store, ApplicationRepository)
+        assert isinstance(store, EventLog)
+        assert isinstance(store, Repository)
 
     # --- add and get -------------------------------------------------------------------
 
@@ -510,6 +521,7 @@ class RepositoryContract(abc.ABC):
     def test_random_commands_agree_with_a_dict_model(self) -> None:
         # The @given function is made per call: hypothesis refuses one function run by
         # several classes (HealthCheck.differing_executors).
+        @store_settings
         @given(_OPERATIONS)
         def run(operations: list[tuple[Any, ...]]) -> None:
             model = _Model()
