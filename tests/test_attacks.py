@@ -33,7 +33,8 @@ from edqueue.ports import FamilyMember, FamilyRecord
 from edqueue.rules import KAZAKHSTAN_POLICY
 from edqueue.sample import seed_application
 from edqueue.service import ApplicationService, Draft, LocalityConfig, Ports
-from edqueue.testing.world import MemoryPorts, seed_ports
+from edqueue.testing.world import seed_ports
+from tests.test_service import World
 
 SEED = seed_application()
 VICTIM = SEED.applicant.phone
@@ -52,14 +53,6 @@ def iin(prefix: str, start: int = 0) -> Iin:
         if digit is not None:
             return Iin(f"{first_eleven}{digit}")
     raise AssertionError("no IIN")
-
-
-@attrs.define
-class World:
-    ports: MemoryPorts
-    repository: MemoryRepository | SqliteStore
-    drafts: MemoryDrafts | SqliteStore
-    service: ApplicationService
 
 
 def memory_world() -> World:

@@ -38,7 +38,12 @@ from edqueue import (
     ReferralPreference,
     TimeError,
 )
-from edqueue.rules.eligibility import Organizations, check_eligibility, ensure_eligible
+from edqueue.rules.eligibility import (
+    Organizations,
+    check_eligibility,
+    ensure_eligible,
+    live_application,
+)
 from edqueue.rules.policy import KAZAKHSTAN_POLICY, Policy
 from edqueue.sample import seed_application, shakhtinsk_organizations
 from edqueue.testing import applications
@@ -254,6 +259,38 @@ def test_second_active_applications_are_reported_in_number_order() -> None:
     others = [attrs.evolve(SEED, number=n) for n in ("99", "1000", "100")]
     found = violations(active=others)
     assert [re.search(r"#(\d+)", v.message).group(1) for v in found] == ["99", "100", "1000"]  # type: ignore[union-attr]
+
+
+def test_second_active_applications_name_the_one_that_stays_live_first() -> None:
+    later = attrs.evolve(SEED, number="99", submitted_at=SEED.submitted_at + timedelta(days=1))
+    # the same instant as SEED's submission, written at another offset
+    same = attrs.evolve(SEED, number="100", submitted_at=SEED.submitted_at.astimezone(UTC))
+    found = violations(attrs.evolve(SEED, number="1"), active=[later, same, SEED])
+    named = [re.search(r"#(\d+)", v.message).group(1) for v in found]  # type: ignore[union-attr]
+    assert named == ["100", SEED.number, "99"]
+    assert live_application([(1, n) for n in ("99", SEED.number, "100")] + [(2, "7")]) == min(
+        ["99", SEED.number, "100"], key=int
+    )
+
+
+_SUBMISSIONS = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(1, 10**9).map(str)),
+    min_size=1,
+    max_size=8,
+    unique_by=lambda submission: submission[1],  # application numbers are unique
+)
+
+
+@given(_SUBMISSIONS.flatmap(lambda s: st.tuples(st.just(s), st.permutations(s))))
+def test_the_live_application_does_not_depend_on_the_order_given(
+    given_twice: tuple[list[tuple[int, str]], list[tuple[int, str]]],
+) -> None:
+    submissions, shuffled = given_twice
+    live = live_application(submissions)
+    assert live_application(shuffled) == live
+    assert live_application(reversed(submissions)) == live
+    # the earliest submitted, then the smaller number as an integer
+    assert live == str(min((instant, int(number)) for instant, number in submissions)[1])
 
 
 # --- all at once, in order ------------------------------------------------------------

@@ -8,8 +8,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -29,6 +30,7 @@ from edqueue import (
     TimeError,
 )
 from edqueue.errors import InputError
+from edqueue.models.identity import iin_check_digit
 from edqueue.rules import KAZAKHSTAN_POLICY, check_eligibility
 from edqueue.schemas import (
     dump_application,
@@ -39,6 +41,8 @@ from edqueue.schemas import (
 from edqueue.testing import kazakhstan_datetimes
 from edqueue.testing.city import (
     BROKEN_CODES,
+    _Generator,
+    _Serials,
     generate_applications,
     generate_organizations,
     write_city,
@@ -465,3 +469,18 @@ def test_the_city_needs_neither_hypothesis_nor_pytest() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.splitlines() == ["False False", "True False"]
+
+
+@given(st.dates(date(1900, 1, 1), date(2099, 12, 31)), st.booleans(), st.integers(0, 9_999))
+def test_the_generators_split_check_sums_follow_the_iin_rule(
+    born: date, male: bool, serial: int
+) -> None:
+    key = 2 * born.toordinal() + male
+    state = SimpleNamespace(iin_serials={key: _Serials(born, male, serial)})
+    made = _Generator.iin(state, born.toordinal(), male)  # type: ignore[arg-type]
+    eleven = f"{state.iin_serials[key].prefix}{serial:04d}"
+    expected = iin_check_digit(eleven.encode("ascii"))
+    if expected is None:  # no IIN on this serial: the next one that has a check digit
+        assert made is None or made[:11] > eleven
+    else:
+        assert made == f"{eleven}{expected}"

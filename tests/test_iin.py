@@ -7,6 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edqueue import EdqueueError, Iin, IinError, Sex
+from edqueue.models import identity
+from edqueue.models.identity import iin_check_digit
 from edqueue.testing import birth_dates, iin_prefix, iins, invalid_iin_texts
 
 
@@ -25,6 +27,42 @@ def spec_check_digit(first_eleven: str) -> int | None:
 @given(st.text(alphabet="0123456789", min_size=11, max_size=11))
 def test_check_digit_matches_the_published_algorithm(first_eleven: str) -> None:
     assert Iin.check_digit(first_eleven) == spec_check_digit(first_eleven)
+
+
+@given(st.text(alphabet="0123456789", min_size=11, max_size=12))
+def test_the_check_digit_reads_digits_or_their_ascii_codes(text: str) -> None:
+    digits = [int(c) for c in text]
+    assert iin_check_digit(digits) == iin_check_digit(text.encode("ascii"))
+    assert iin_check_digit(digits) == spec_check_digit(text[:11])
+
+
+def spec_birth_date_is_real(text: str) -> bool:
+    century = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}[text[6]]
+    try:
+        date(century + int(text[:2]), int(text[2:4]), int(text[4:6]))
+    except ValueError:
+        return False
+    return True
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=12, max_size=12),
+        iins().map(Iin.reveal),
+    )
+)
+def test_the_fast_check_agrees_with_check_digit_and_birth_date(text: str) -> None:
+    identity._valid_iin.cache_clear()
+    valid = (
+        text[6] in "123456"
+        and Iin.check_digit(text[:11]) == int(text[11])
+        and spec_birth_date_is_real(text)
+    )
+    try:
+        result = identity._valid_iin(text)
+    except IinError:
+        result = False
+    assert result == valid
 
 
 @given(birth_dates(), st.sampled_from(Sex), st.data())

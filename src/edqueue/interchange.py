@@ -34,7 +34,6 @@ from edqueue.models import (
     ApplicationStatus,
     Organization,
     by_number,
-    number_order,
     require_aware,
 )
 from edqueue.models.applications import shared_queue_id
@@ -48,7 +47,7 @@ from edqueue.rules import (
     ReferralDesk,
     StandardOrdering,
 )
-from edqueue.rules.eligibility import violations
+from edqueue.rules.eligibility import live_application, violations
 from edqueue.rules.ordering import instant_key
 from edqueue.rules.queue import queue_entry, ranked_queues
 from edqueue.schemas import _strict_json, read_application
@@ -460,20 +459,22 @@ def _without_bom(line: str | bytes) -> str | bytes:
 
 
 def _second_applications(kept: _Kept) -> list[LineError]:
-    """A child has one live application: the earliest submitted stays, the others go."""
-    by_child: dict[str, list[tuple[int, str, int]]] = {}
-    for number, (line, live, _) in kept.items():
+    """A child has one live application: :func:`~edqueue.rules.eligibility.live_application`
+    (the earliest submitted, then the smaller number) stays, the others go."""
+    by_child: dict[str, list[tuple[int, str]]] = {}
+    for number, (_, live, _) in kept.items():
         if live is not None:
             child, moment = live
-            by_child.setdefault(child, []).append((moment, number, line))
+            by_child.setdefault(child, []).append((moment, number))
     errors: list[LineError] = []
     for group in by_child.values():
         if len(group) < 2:
             continue
-        group.sort(key=lambda item: (item[0], number_order(item[1])))
-        first = group[0][1]
-        for _, number, line in group[1:]:
-            del kept[number]
+        first = live_application(group)
+        for _, number in group:
+            if number == first:
+                continue
+            line = kept.pop(number)[0]
             errors.append(
                 LineError(
                     line,

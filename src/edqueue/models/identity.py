@@ -10,19 +10,52 @@ import enum
 import functools
 import operator
 import re
+from collections.abc import Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import attrs
 import phonenumbers
 
 from edqueue.errors import IinError, PhoneError
 
-__all__ = ["Iin", "PhoneNumber", "Sex"]
+__all__ = ["IIN_CHECK_WEIGHTS", "Iin", "PhoneNumber", "Sex", "iin_check_digit"]
 
 _IIN_SHAPE = re.compile(r"[0-9]{12}", re.ASCII)
-_WEIGHTS_FIRST = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
-_WEIGHTS_SECOND = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
+
+IIN_CHECK_WEIGHTS: Final = (
+    (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
+    (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2),
+)
+"""The weights of digits 1-11 in the two sums of the IIN check digit (see
+:func:`iin_check_digit`); each set sums to 66."""
+_WEIGHTS_FIRST, _WEIGHTS_SECOND = IIN_CHECK_WEIGHTS
+
+
+def iin_check_digit(digits: Sequence[int]) -> int | None:
+    """The check digit (12th digit) of an IIN whose digits 1-11 are given, or ``None`` if no
+    IIN can be built on them. The one statement of the rule: every check in edqueue uses it
+    or the :data:`IIN_CHECK_WEIGHTS` it sums with.
+
+    Sum the digits times the first weights (1..11), modulo 11; if that gives 10, sum them
+    times the second weights (3..11, 1, 2), modulo 11; if 10 again, there is no check digit.
+
+    ``digits`` may also be the digits' ASCII codes (``text.encode("ascii")``): each weight
+    set sums to 66, a multiple of 11, so adding 48 to every digit leaves both remainders as
+    they are. Only the first 11 are read, so the 12 codes of a whole IIN may be given.
+
+    Source: the Law of the Republic of Kazakhstan "On national registers of identification
+    numbers" (12 January 2007 No. 223-III) and the check-digit algorithm published with it.
+
+    >>> iin_check_digit(b"20062350001")
+    1
+    """
+    total: int = sum(map(operator.mul, digits, _WEIGHTS_FIRST)) % 11
+    if total == 10:
+        total = sum(map(operator.mul, digits, _WEIGHTS_SECOND)) % 11
+        if total == 10:
+            return None
+    return total
 
 
 class Sex(enum.StrEnum):
@@ -54,9 +87,9 @@ def _valid_iin(value: str) -> bool:
     check each IIN once; the cache is small, so it keeps no register of IINs.
 
     The same checks, in the same order, as :meth:`Iin.check_digit` and :attr:`Iin.birth_date`
-    spell out; the check digit is summed over the text's ASCII codes (each digit's code is
-    48 more than the digit, and the weights sum to 66) and the birth date is looked up per
-    date and century, so that a national file's million IINs cost a few microseconds each.
+    spell out; the check digit (:func:`iin_check_digit`) is summed over the text's ASCII
+    codes and the birth date is looked up per date and century, so that a national file's
+    million IINs cost a few microseconds each.
     """
     if not (len(value) == 12 and value.isascii() and value.isdigit()):  # _IIN_SHAPE
         raise IinError(
@@ -65,10 +98,7 @@ def _valid_iin(value: str) -> bool:
     if value[6] not in _CENTURY_TEXT:
         raise IinError("iin.century", "the 7th digit of an IIN (century and sex) must be 1 to 6")
     codes = value.encode("ascii")
-    total = (sum(map(operator.mul, codes, _WEIGHTS_FIRST)) - 48 * 66) % 11
-    if total == 10:
-        total = (sum(map(operator.mul, codes, _WEIGHTS_SECOND)) - 48 * 66) % 11
-    if total != codes[11] - 48:  # a second 10 can never match a digit
+    if iin_check_digit(codes) != codes[11] - 48:
         raise IinError(
             "iin.checksum", "the IIN's check digit does not match: check the number for a typo"
         )
@@ -130,16 +160,13 @@ class Iin:
     def check_digit(first_eleven: str) -> int | None:
         """The check digit of an IIN whose first 11 digits are given, or ``None`` if none exists.
 
-        Weights 1..11, sum modulo 11; if that gives 10, weights 3..11,1,2; if 10 again, no
-        IIN can be built on these 11 digits.
+        The rule is :func:`iin_check_digit`: weights 1..11, sum modulo 11; if that gives 10,
+        weights 3..11,1,2; if 10 again, no IIN can be built on these 11 digits.
         """
         digits = [int(c) for c in first_eleven]
-        total = sum(d * w for d, w in zip(digits, _WEIGHTS_FIRST, strict=True)) % 11
-        if total == 10:
-            total = sum(d * w for d, w in zip(digits, _WEIGHTS_SECOND, strict=True)) % 11
-            if total == 10:
-                return None
-        return total
+        if len(digits) != 11:
+            raise ValueError(f"an IIN's check digit follows 11 digits, got {len(digits)}")
+        return iin_check_digit(digits)
 
     @property
     def birth_date(self) -> date:

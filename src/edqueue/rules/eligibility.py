@@ -37,9 +37,16 @@ from edqueue.models.benefits import BenefitCategory, BenefitStatus
 from edqueue.models.instants import KAZAKHSTAN, require_aware
 from edqueue.models.organizations import Group, GroupSpecialization, Organization, QueueKind
 from edqueue.models.people import LegalRepresentativeStatus
+from edqueue.rules.ordering import instant_key
 from edqueue.rules.policy import Policy, PolicyValues
 
-__all__ = ["Organizations", "check_eligibility", "ensure_eligible", "violations"]
+__all__ = [
+    "Organizations",
+    "check_eligibility",
+    "ensure_eligible",
+    "live_application",
+    "violations",
+]
 
 Organizations: TypeAlias = Mapping[str, Organization] | Iterable[Organization]
 """The organizations known to the queue: a mapping by id, or any iterable of them."""
@@ -275,8 +282,37 @@ def _referral_date(case: _Case) -> Iterator[EligibilityError]:
         )
 
 
+def live_application(applications: Iterable[tuple[int, str]]) -> str:
+    """Of one child's live (active or referred) applications, given as (submission instant,
+    number) pairs, the number of the one that stays live; the others go. At least one.
+
+    The rule: the earliest submitted stays. Tie-break, for two submitted at the same
+    instant: the smaller application number (:func:`~edqueue.models.number_order`, numbers
+    compared as integers). The instant is :func:`~edqueue.rules.ordering.instant_key` of
+    ``submitted_at``, so two offsets of one moment are one instant. Numbers are unique, so
+    the pick does not depend on the order the applications come in.
+
+    Source: the issue text (a child stands in the queue once; the family changes its one
+    application in the personal cabinet, DOMAIN.md step 5); the first submitted is the one
+    the family already had when it made the others. An exchange file's reader
+    (:mod:`edqueue.interchange`) keeps this one; :func:`check_eligibility` names it first.
+
+    >>> live_application([(20, "1000002"), (10, "1000003"), (10, "999")])
+    '999'
+    """
+    return min(applications, key=_live_order)[1]
+
+
+def _live_order(application: tuple[int, str]) -> tuple[int, tuple[int, str]]:
+    """:func:`live_application`'s order: the submission instant, then the number."""
+    submitted, number = application
+    return submitted, number_order(number)
+
+
 def _single_application(case: _Case) -> Iterator[EligibilityError]:
-    """A child has at most one live (active or referred) application.
+    """A child has at most one live (active or referred) application: another live one of
+    the child's refuses this one. They are named in :func:`live_application`'s order, the
+    one that stays live first.
 
     Source: the issue text (a child stands in the queue once; the family changes its one
     application in the personal cabinet, DOMAIN.md step 5); the seed finds the child by IIN
@@ -293,7 +329,7 @@ def _single_application(case: _Case) -> Iterator[EligibilityError]:
             and other.status in _LIVE_APPLICATION
             and other.child.iin == application.child.iin
         ),
-        key=lambda other: number_order(other.number),
+        key=lambda other: _live_order((instant_key(other.submitted_at), other.number)),
     )
     for other in others:
         yield EligibilityError(

@@ -84,6 +84,7 @@ from edqueue.models import (
     TengeRange,
     require_aware,
 )
+from edqueue.models.identity import IIN_CHECK_WEIGHTS
 from edqueue.rules.policy import KAZAKHSTAN_POLICY, Policy, PolicyValues, policy_date
 from edqueue.schemas import dump_application, dump_organization
 
@@ -442,10 +443,9 @@ _SPECIAL = frozenset({GroupSpecialization.INCLUSIVE, GroupSpecialization.SANATOR
 _SPECIAL_NEEDS = int(BenefitCategory.SPECIAL_EDUCATIONAL_NEEDS)  # needs inclusive/sanatorium
 _LARGE_FAMILY = int(BenefitCategory.LARGE_FAMILY)
 
-# The check digit of Iin.check_digit, split so that the part of digits 1-7 (birth date,
-# century and sex) is summed once per prefix and the part of the serial (digits 8-11) is
-# looked up. Speed only: every IIN made here is still checked by Iin itself.
-_WEIGHTS = ((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2))
+# The check digit of iin_check_digit, its two sums split so that the part of digits 1-7
+# (birth date, century and sex) is summed once per prefix and the part of the serial
+# (digits 8-11) is looked up. Speed only: every IIN made here is still checked by Iin.
 _SERIAL_SUMS = tuple(  # [weights][serial]: the serial's part of the sum, serial = "abcd"
     tuple(
         a * w[7] + b * w[8] + c * w[9] + d * w[10]
@@ -454,7 +454,7 @@ _SERIAL_SUMS = tuple(  # [weights][serial]: the serial's part of the sum, serial
         for c in range(10)
         for d in range(10)
     )
-    for w in _WEIGHTS
+    for w in IIN_CHECK_WEIGHTS
 )
 _SERIALS = tuple(f"{serial:04d}" for serial in range(10_000))
 
@@ -470,7 +470,7 @@ class _Serials:
         self.prefix = f"{born.year % 100:02d}{born.month:02d}{born.day:02d}{century}"
         self.first_sum, self.second_sum = (
             sum(int(d) * w for d, w in zip(self.prefix, weights[:7], strict=True))
-            for weights in _WEIGHTS
+            for weights in IIN_CHECK_WEIGHTS
         )
         self.next = start
 
@@ -595,6 +595,7 @@ class _Generator:
         while serials.next < 10_000:
             serial = serials.next
             serials.next += 1
+            # iin_check_digit, on the split sums: first weights, then second, then none
             check = (serials.first_sum + _SERIAL_SUMS[0][serial]) % 11
             if check == 10:
                 check = (serials.second_sum + _SERIAL_SUMS[1][serial]) % 11
