@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -41,6 +41,7 @@ from edqueue.rules.ordering import instant_key
 from edqueue.rules.policy import Policy, PolicyValues
 
 __all__ = [
+    "REQUIRED_CONSENTS",
     "Organizations",
     "check_eligibility",
     "ensure_eligible",
@@ -54,7 +55,13 @@ Organizations: TypeAlias = Mapping[str, Organization] | Iterable[Organization]
 _LIVE_APPLICATION = frozenset({ApplicationStatus.ACTIVE, ApplicationStatus.REFERRED})
 _LIVE_BENEFIT = frozenset({BenefitStatus.PENDING, BenefitStatus.VERIFIED})
 _SPECIAL_NEEDS_GROUPS = frozenset({GroupSpecialization.INCLUSIVE, GroupSpecialization.SANATORIUM})
-_CONSENTS = tuple(Consent)  # iterating a tuple is several times faster than iterating the enum
+REQUIRED_CONSENTS: Final = frozenset({Consent.NOTIFICATIONS, Consent.OFFER_AGREEMENT})
+"""The consents an applicant gives before applying. Source: seed, step 0: «даем согласие на
+использование своих контактных данных для получения уведомлений и на ознакомление условий
+договора оферты»; both boxes are ticked before «Встать в очередь»."""
+
+# in the enum's order; iterating a tuple is several times faster than iterating the enum
+_CONSENTS = tuple(c for c in Consent if c in REQUIRED_CONSENTS)
 
 
 _Chosen: TypeAlias = tuple[int, Organization | None, Group | None]

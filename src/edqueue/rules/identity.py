@@ -20,15 +20,26 @@ The counted keys are digests: the store never holds a phone number or a device i
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 import attrs
 
 from edqueue.models import PhoneNumber
+from edqueue.rules.calendar import WorkingCalendar
 from edqueue.rules.policy import Duration, DurationUnit, PolicyValues
 
-__all__ = ["CODE_DIGITS", "Limit", "code_guess_limits", "code_send_limits", "minutes"]
+__all__ = [
+    "CODE_DIGITS",
+    "Limit",
+    "binding_expires_at",
+    "code_expires_at",
+    "code_guess_limits",
+    "code_send_limits",
+    "minutes",
+    "number_change_allowed_from",
+    "session_expires_at",
+]
 
 CODE_DIGITS: Final = 4
 """The confirmation code's length. Source: the seed, step 0 (the code typed in the ED24
@@ -102,3 +113,34 @@ def code_guess_limits(
             Limit(_key("wrong-by", device), values.code_failures_per_device, window, "device")
         )
     return limits
+
+
+def code_expires_at(sent_at: datetime, values: PolicyValues, calendar: WorkingCalendar) -> datetime:
+    """When a confirmation code sent at ``sent_at`` stops working:
+    ``confirmation_code_lifetime`` later (seed, step 0: the countdown «01:44»)."""
+    return calendar.deadline(sent_at, values.confirmation_code_lifetime)
+
+
+def binding_expires_at(
+    offered_at: datetime, values: PolicyValues, calendar: WorkingCalendar
+) -> datetime:
+    """When a one-time password (or QR code) to bind the ED24 app, offered at
+    ``offered_at``, stops working: ``binding_password_lifetime`` later (seed, step 0)."""
+    return calendar.deadline(offered_at, values.binding_password_lifetime)
+
+
+def session_expires_at(
+    confirmed_at: datetime, values: PolicyValues, calendar: WorkingCalendar
+) -> datetime:
+    """When a cabinet session whose number was confirmed at ``confirmed_at`` ends:
+    ``session_lifetime`` later (edqueue's default, for the host to set)."""
+    return calendar.deadline(confirmed_at, values.session_lifetime)
+
+
+def number_change_allowed_from(
+    bound_at: datetime, values: PolicyValues, calendar: WorkingCalendar
+) -> datetime:
+    """The first instant a device bound to a number at ``bound_at`` may switch to another
+    number: ``device_number_change_interval`` later (seed, step 0: «не чаще, чем один раз в
+    40 дней»)."""
+    return calendar.deadline(bound_at, values.device_number_change_interval)

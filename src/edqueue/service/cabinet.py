@@ -22,6 +22,7 @@ from edqueue.ports import StoredApplication
 from edqueue.rules import QueuePosition
 from edqueue.rules.events import BenefitChanged, QueueEvent
 from edqueue.rules.explain import Explanation
+from edqueue.rules.identity import session_expires_at
 from edqueue.service.core import Core
 
 __all__ = ["Cabinet"]
@@ -128,8 +129,8 @@ class Cabinet:
             raise self._core.refusals.denied(number, "unknown session") from None
         now = self._core.now()
         values = self._core.values(now)
-        if draft.confirmed_at is None or now >= self._core.config.calendar.deadline(
-            draft.confirmed_at, values.session_lifetime
+        if draft.confirmed_at is None or now >= session_expires_at(
+            draft.confirmed_at, values, self._core.config.calendar
         ):
             raise self._core.refusals.denied(number, "session not confirmed or expired")
         person = self._core.ports.identity.owner(draft.phone)

@@ -45,14 +45,12 @@ from edqueue.models import (
 )
 from edqueue.ports import AccessAnswer, EventRecord, FamilyMember, FamilyRecord
 from edqueue.rules import policy_date
+from edqueue.rules.eligibility import REQUIRED_CONSENTS
 from edqueue.service.core import Core
 from edqueue.service.drafts import Draft
 from edqueue.service.identity import Identity
 
-__all__ = ["REQUIRED_CONSENTS", "Flow", "Submission"]
-
-REQUIRED_CONSENTS = frozenset({Consent.NOTIFICATIONS, Consent.OFFER_AGREEMENT})
-"""Seed, step 0: both boxes must be ticked before «Встать в очередь»."""
+__all__ = ["REQUIRED_CONSENTS", "Flow", "Submission"]  # REQUIRED_CONSENTS: rules.eligibility
 
 
 @attrs.frozen

@@ -24,7 +24,15 @@ import attrs
 from edqueue.errors import FlowError, LockedError
 from edqueue.models import KAZAKHSTAN, PhoneNumber
 from edqueue.ports import AttemptLimit, DeviceBinding
-from edqueue.rules.identity import CODE_DIGITS, Limit, code_guess_limits, code_send_limits
+from edqueue.rules.identity import (
+    CODE_DIGITS,
+    Limit,
+    binding_expires_at,
+    code_expires_at,
+    code_guess_limits,
+    code_send_limits,
+    number_change_allowed_from,
+)
 from edqueue.service.core import Core
 from edqueue.service.drafts import Draft, digest
 
@@ -126,10 +134,7 @@ class Identity:
         values = core.values(now)
         if draft.code_digest is None or draft.code_sent_at is None:
             raise FlowError("flow.step", "ask for a confirmation code first (send_code)")
-        lifetime = core.config.calendar.deadline(
-            draft.code_sent_at, values.confirmation_code_lifetime
-        )
-        if now >= lifetime:
+        if now >= code_expires_at(draft.code_sent_at, values, core.config.calendar):
             raise FlowError("identity.code_expired", "the code has expired; ask for a new one")
         code_id = draft.code_id or f"{draft.id}:{draft.code_sent_at.isoformat()}"
         limits = code_guess_limits(values, draft.phone, device, code_id)
@@ -155,7 +160,7 @@ class Identity:
         draft = core.drafts.load(draft_id)
         now = core.now()
         password = " ".join(f"{secrets.randbelow(10_000):04d}" for _ in range(3))
-        expires = core.config.calendar.deadline(now, core.values(now).binding_password_lifetime)
+        expires = binding_expires_at(now, core.values(now), core.config.calendar)
         core.drafts.save(
             attrs.evolve(
                 draft,
@@ -178,7 +183,7 @@ class Identity:
         if (
             draft.binding_digest is None
             or draft.binding_offered_at is None
-            or now >= calendar.deadline(draft.binding_offered_at, values.binding_password_lifetime)
+            or now >= binding_expires_at(draft.binding_offered_at, values, calendar)
             or not hmac.compare_digest(draft.binding_digest, digest(draft.salt, typed))
         ):
             raise FlowError(
@@ -187,7 +192,7 @@ class Identity:
             )
         current = core.ports.identity.binding(device_id)
         if current is not None and current.phone != draft.phone:
-            allowed = calendar.deadline(current.bound_at, values.device_number_change_interval)
+            allowed = number_change_allowed_from(current.bound_at, values, calendar)
             if now < allowed:
                 raise FlowError(
                     "identity.device_recently_bound",
