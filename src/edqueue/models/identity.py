@@ -160,8 +160,9 @@ class Iin:
     def check_digit(first_eleven: str) -> int | None:
         """The check digit of an IIN whose first 11 digits are given, or ``None`` if none exists.
 
-        The rule is :func:`iin_check_digit`: weights 1..11, sum modulo 11; if that gives 10,
-        weights 3..11,1,2; if 10 again, no IIN can be built on these 11 digits.
+        The rule is ``edqueue.models.identity.iin_check_digit``: weights 1..11, sum
+        modulo 11; if that gives 10, weights 3..11,1,2; if 10 again, no IIN can be built on
+        these 11 digits.
         """
         digits = [int(c) for c in first_eleven]
         if len(digits) != 11:
