@@ -157,9 +157,11 @@ def test_iin_is_masked_everywhere_but_reveal(iin: Iin) -> None:
     assert iin.masked == clear[:4] + "******" + clear[-2:]
 
 
-@given(invalid_iin_texts().filter(lambda t: len(t) >= 4))
+@given(invalid_iin_texts().filter(lambda t: len(t) >= 4 and any(c.isdigit() for c in t)))
 def test_error_messages_never_echo_the_input(text: str) -> None:
+    # inputs with a digit (what an IIN leaks), compared with the message, not the code: the
+    # fixed words can hold a short input by chance ("iin." is in "[iin.format]")
     with pytest.raises(IinError) as caught:
         Iin(text)
-    assert text not in str(caught.value)
-    assert text not in repr(caught.value)
+    assert text not in caught.value.message
+    assert text not in repr(caught.value).replace(f"'{caught.value.code}'", "")
