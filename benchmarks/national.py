@@ -9,7 +9,7 @@ that the two agree.
 
 The baselines are plain Python (and numpy for one) over the same keys edqueue orders by:
 ``(tier, instant_key(time), number_value)`` from
-:meth:`edqueue.rules.ordering.StandardOrdering.tier_and_key`, for each queue id of
+:func:`edqueue.rules.ordering.sort_function` of the standard ordering, for each queue id of
 ``Application.group_keys``.
 """
 
@@ -37,7 +37,7 @@ from edqueue.rules.allocation import (
     allocate,
 )
 from edqueue.rules.allocation import serial_dictatorship as edqueue_serial_dictatorship
-from edqueue.rules.ordering import OrderingPolicy, StandardOrdering
+from edqueue.rules.ordering import OrderingPolicy, StandardOrdering, sort_function
 from edqueue.rules.policy import KAZAKHSTAN_POLICY, policy_date
 from edqueue.rules.referrals import referral_hold
 
@@ -232,7 +232,7 @@ def plain_keys(
 ) -> dict[QueueId, list[Key]]:
     """Baseline A's first half: each queue's bucket of key tuples, unsorted."""
     buckets: defaultdict[QueueId, list[Key]] = defaultdict(list)
-    tier_and_key = ordering.tier_and_key
+    tier_and_key = sort_function(ordering)
     for application in applications:
         tier, (moment, number) = tier_and_key(application)
         key = (int(tier), moment, number)
@@ -265,7 +265,7 @@ def array_keys(applications: Iterable[Application], ordering: OrderingPolicy) ->
 
     index: dict[QueueId, int] = {}
     queue, tier, moment, number = array("q"), array("q"), array("q"), array("q")
-    tier_and_key = ordering.tier_and_key
+    tier_and_key = sort_function(ordering)
     for application in applications:
         t, (m, n) = tier_and_key(application)
         for queue_id in application.group_keys:
@@ -382,7 +382,7 @@ def deferred_acceptance(problem: AllocationProblem, order: list[str]) -> Allocat
 
 def common_order(book: QueueBook, numbers: Iterable[str]) -> list[str]:
     """The participants in the order every queue shares: (tier, time, number)."""
-    tier_and_key = StandardOrdering().tier_and_key
+    tier_and_key = sort_function(StandardOrdering())
 
     def key(number: str) -> tuple[int, int, int]:
         tier, (moment, value) = tier_and_key(book.application(number))

@@ -7,6 +7,7 @@ at once. Each attack is bounded in time (a simulated clock, a bounded number of 
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from edqueue import (
 )
 from edqueue.adapters.memory_store import MemoryDrafts, MemoryRepository
 from edqueue.adapters.sqlite import SqliteStore
-from edqueue.ports import FamilyMember, FamilyRecord
+from edqueue.ports import Clock, FamilyMember, FamilyRecord
 from edqueue.rules import KAZAKHSTAN_POLICY
 from edqueue.sample import seed_application
 from edqueue.service import ApplicationService, Draft, LocalityConfig, Ports
@@ -321,6 +322,36 @@ def test_a_code_still_lives_its_real_lifetime_after_a_step_back(world: World) ->
     world.ports.clock.set(NOW - timedelta(minutes=15))
     world.ports.clock.advance(minutes=1)  # one real minute: still within its 2 minutes
     assert world.service.confirm_code(draft.id, code).confirmed_at is not None
+
+
+@pytest.mark.parametrize("monotonic", [True, False])
+def test_kazakhstans_move_to_one_zone_is_no_step_back(monotonic: bool) -> None:
+    """On 2024-03-01 Kazakhstan moved from UTC+6 to UTC+5: the hour from 00:00 repeats on the
+    wall clock. Time runs on; it did not step back (SteadyTime compared wall times, saw a
+    step back of an hour, and ran an hour ahead from then on)."""
+    from edqueue.adapters.memory import ManualClock
+    from edqueue.models import instant
+    from edqueue.timekeeping import SteadyTime
+
+    clock = ManualClock(datetime(2024, 2, 29, 23, 30, tzinfo=KAZAKHSTAN))
+    steady = SteadyTime(clock if monotonic else WallOnly(clock))
+    readings = []
+    for _ in range(6):  # 23:30+06 to 00:30+05, through the repeated hour
+        clock.advance(minutes=15)
+        readings.append(steady.now())
+    assert steady.steps_back == 0
+    assert instant(readings[-1]) == instant(clock.now())
+    assert all(instant(a) < instant(b) for a, b in itertools.pairwise(readings))
+
+
+@attrs.frozen
+class WallOnly:
+    """A clock with no monotonic reading: SteadyTime then compares the instants alone."""
+
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
 
 def test_a_naive_clock_is_refused_at_construction() -> None:

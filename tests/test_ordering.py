@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edqueue import Application, BenefitClaim, BenefitStatus, PolicyError, Tier
-from edqueue.rules.ordering import BenefitTime, RatioOrdering, StandardOrdering, rank
+from edqueue.rules.ordering import (
+    BenefitTime,
+    RatioOrdering,
+    StandardOrdering,
+    rank,
+    sort_function,
+)
 from edqueue.testing import applications
 from tests import rules_reference as ref
 
@@ -56,8 +62,8 @@ def test_ranking_is_independent_of_input_order(queue: list[Application], random)
 
 @given(queues(min_size=2))
 def test_the_order_is_strict_and_total(queue: list[Application]) -> None:
-    ordering = StandardOrdering()
-    keys = [ordering.tier_and_key(a) for a in rank(queue)]
+    key = sort_function(StandardOrdering())
+    keys = [key(a) for a in rank(queue)]
     assert all(a < b for a, b in itertools.pairwise(keys))
 
 
@@ -116,13 +122,12 @@ def test_removing_an_application_moves_nobody_down(queue: list[Application], dat
 def test_ahead_counts_agree_with_the_merged_order(queue: list[Application], data) -> None:
     for ordering in (StandardOrdering(), RatioOrdering(), RatioOrdering(2, 5)):
         ranked = rank(queue, ordering)
-        counts = {t: sum(1 for a in queue if ordering.tier_and_key(a)[0] is t) for t in Tier}
+        tier_and_key = sort_function(ordering)
+        counts = {t: sum(1 for a in queue if tier_and_key(a)[0] is t) for t in Tier}
         for index, application in enumerate(ranked):
-            tier, key = ordering.tier_and_key(application)
+            tier, key = tier_and_key(application)
             rank_in_tier = sum(
-                1
-                for a in queue
-                if ordering.tier_and_key(a)[0] is tier and ordering.tier_and_key(a)[1] < key
+                1 for a in queue if tier_and_key(a)[0] is tier and tier_and_key(a)[1] < key
             )
             ahead = ordering.ahead(tier, rank_in_tier, counts)
             assert sum(ahead.values()) == index
@@ -138,7 +143,7 @@ def test_pending_rejected_and_expired_benefits_count_as_none() -> None:
         claim = BenefitClaim(
             1, status, None, None if status is BenefitStatus.PENDING else base.submitted_at
         )
-        assert StandardOrdering().tier_and_key(attrs.evolve(base, benefit=claim))[0] is Tier.NONE
+        assert StandardOrdering().standing(attrs.evolve(base, benefit=claim)).tier is Tier.NONE
 
 
 def test_a_ratio_must_be_positive() -> None:
@@ -162,3 +167,151 @@ def test_under_ratio_a_first_priority_benefit_can_move_an_application_down() -> 
     assert position([*queue, general], "9", RatioOrdering()) == 2
     promoted = attrs.evolve(general, benefit=verified)
     assert position([*queue, promoted], "9", RatioOrdering()) == 4
+
+
+# --- the protocol in domain terms: Standing ------------------------------------------------
+
+
+@given(queues(min_size=1))
+def test_the_built_in_fast_path_gives_what_their_standing_states(
+    queue: list[Application],
+) -> None:
+    from edqueue.rules.ordering import instant_key
+
+    for ordering in (
+        StandardOrdering(),
+        StandardOrdering(BenefitTime.VERIFICATION),
+        RatioOrdering(),
+        RatioOrdering(2, 5, BenefitTime.VERIFICATION),
+    ):
+        fast = sort_function(ordering)
+        for application in queue:
+            stood = ordering.standing(application)
+            stated = (stood.tier, (instant_key(stood.instant), application.number_value))
+            assert fast(application) == stated
+
+
+@attrs.frozen
+class OldestFirst:
+    """A host's ordering: older children first, whatever the benefit (one tier)."""
+
+    @property
+    def name(self) -> str:
+        return "oldest-first"
+
+    def standing(self, application: Application):
+        from edqueue.rules.ordering import Basis, Standing
+
+        return Standing(Tier.NONE, application.child.birth_date, Basis.BIRTH)
+
+    def ahead(self, tier, rank, counts):
+        return {tier: rank}
+
+    def merge(self, tiers):
+        return iter(tiers.get(Tier.NONE, ()))
+
+
+def test_an_ordering_by_birth_date_is_explained_by_birth_date() -> None:
+    from edqueue.rules import QueueBook
+    from edqueue.sample import neighbour_applications, seed_application, shakhtinsk_organizations
+
+    applications_ = [seed_application(), *neighbour_applications()]
+    book = QueueBook.build(shakhtinsk_organizations(), applications_, ordering=OldestFirst())
+    organization, group = next(iter(book.queues()))[0]
+    order = book.queue(organization, group)
+    by_birth = sorted(
+        (book.application(n) for n in order), key=lambda a: (a.child.birth_date, a.number_value)
+    )
+    assert order == [a.number for a in by_birth]
+    last = order[-1]
+    explanation = book.explain(last, organization)
+    starts = [r for r in explanation.reasons if r.code.startswith("tier.")]
+    assert [r.code for r in starts] == ["tier.counts_from"]
+    oldest = by_birth[0].child.birth_date
+    assert starts[0].params["since"] == f"{oldest:%d.%m.%Y}"
+    assert starts[0].params["basis"] == "birth"
+    english = [r.render("en") for r in explanation.reasons]
+    assert f"counted from {oldest:%d.%m.%Y} (child's birth date)" in " ".join(english)
+    assert "1970" not in " ".join(english)
+    assert "дата рождения" in " ".join(r.render("ru") for r in explanation.reasons)
+
+
+def test_a_verification_time_is_explained_as_one() -> None:
+    from edqueue.rules import QueueBook
+    from edqueue.sample import seed_application, shakhtinsk_organizations
+
+    seed = seed_application()
+    verified_at = seed.submitted_at + timedelta(days=3)
+    claim = BenefitClaim(8, BenefitStatus.VERIFIED, None, verified_at)
+    application = attrs.evolve(seed, benefit=claim)
+    book = QueueBook.build(
+        shakhtinsk_organizations(),
+        [application],
+        ordering=StandardOrdering(BenefitTime.VERIFICATION),
+    )
+    organization = application.choices[0].organization_id
+    reasons = {r.code: r for r in book.explain(seed.number, organization).reasons}
+    assert reasons["tier.counts_from"].params["basis"] == "verified"
+    assert reasons["tier.counts_from"].params["since"] == f"{verified_at:%d.%m.%Y %H:%M:%S}"
+
+
+def test_the_default_explanation_still_names_the_submission() -> None:
+    from edqueue.rules import QueueBook
+    from edqueue.sample import seed_application, shakhtinsk_organizations
+
+    seed = seed_application()
+    book = QueueBook.build(shakhtinsk_organizations(), [seed])
+    organization = seed.choices[0].organization_id
+    reasons = {r.code: r for r in book.explain(seed.number, organization).reasons}
+    assert reasons["tier.starts"].params["since"] == "05.02.2024 10:15:00"
+    assert "tier.counts_from" not in reasons
+
+
+def test_an_ordering_with_only_the_old_tier_and_key_still_works_with_a_warning() -> None:
+    from edqueue.rules import QueueBook
+    from edqueue.rules.ordering import _tier_and_key
+    from edqueue.sample import neighbour_applications, seed_application, shakhtinsk_organizations
+
+    @attrs.frozen
+    class Old:
+        name = "old"
+
+        def tier_and_key(self, application):
+            return _tier_and_key(application, BenefitTime.SUBMISSION)
+
+        def ahead(self, tier, rank, counts):
+            return StandardOrdering().ahead(tier, rank, counts)
+
+        def merge(self, tiers):
+            return StandardOrdering().merge(tiers)
+
+    applications_ = [seed_application(), *neighbour_applications()]
+    with pytest.warns(DeprecationWarning, match="standing"):
+        old = QueueBook.build(shakhtinsk_organizations(), applications_, ordering=Old())
+    new = QueueBook.build(shakhtinsk_organizations(), applications_)
+    assert list(old.queues()) == list(new.queues())
+    seed = seed_application()
+    organization = seed.choices[0].organization_id
+    assert (
+        old.explain(seed.number, organization).reasons[-2]
+        == (new.explain(seed.number, organization).reasons[-2])
+    )
+
+
+def test_the_built_in_tier_and_key_is_deprecated() -> None:
+    from edqueue.sample import seed_application
+
+    with pytest.warns(DeprecationWarning, match="standing"):
+        StandardOrdering().tier_and_key(seed_application())
+
+
+def test_a_standing_refuses_a_naive_time() -> None:
+    from datetime import datetime
+
+    from edqueue.rules.ordering import Standing
+
+    with pytest.raises(PolicyError) as caught:
+        Standing(Tier.NONE, datetime(2024, 2, 5, 10, 15))  # noqa: DTZ001 - the attack
+    assert caught.value.code == "policy.invalid_value"
+    with pytest.raises(PolicyError):
+        Standing(Tier.NONE, "2024-02-05")

@@ -47,6 +47,8 @@ def test_the_defaults_of_the_issue() -> None:
         referral_enrolment_window_max=Duration(30, DurationUnit.CALENDAR_DAYS),
         benefit_confirmation_window=Duration(5, DurationUnit.WORKING_DAYS),
         stop_list_period=Duration(10, DurationUnit.CALENDAR_DAYS),
+        sibling_window_months=1,
+        first_priority_ratio_general=0,
         device_number_change_interval=Duration(40, DurationUnit.CALENDAR_DAYS),
         confirmation_code_lifetime=Duration(2, DurationUnit.MINUTES),
         confirmation_code_attempts=3,
@@ -78,6 +80,42 @@ def test_regional_practice_is_marked_as_such() -> None:
     for name in ("referral_min_age_months", "referral_enrolment_window", "stop_list_period"):
         assert "regional practice" in KAZAKHSTAN_POLICY.value(name, DAY).source
     assert "no source" in KAZAKHSTAN_POLICY.value("confirmation_code_attempts", DAY).source
+
+
+def test_the_sibling_window_and_the_first_priority_ratio_are_dated_with_their_sources() -> None:
+    values = KAZAKHSTAN_POLICY.at(DAY)
+    assert (values.sibling_window_months, values.first_priority_ratio_general) == (1, 0)
+    siblings = KAZAKHSTAN_POLICY.value("sibling_window_months", DAY)
+    assert siblings.effective_from == START
+    assert "regional practice" in siblings.source
+    assert "bilim.astana.kz/en/archives/49434" in siblings.source
+    assert "a month apart" in siblings.source
+    ratio = KAZAKHSTAN_POLICY.value("first_priority_ratio_general", DAY)
+    assert ratio.effective_from == START
+    assert "step 4" in ratio.source
+    assert "приоритетное положение в очереди" in ratio.source
+    assert "one to three" in ratio.source
+    assert KAZAKHSTAN_POLICY.history("sibling_window_months").unit == "months"
+    for name in ("sibling_window_months", "first_priority_ratio_general"):
+        error = policy_error(KAZAKHSTAN_POLICY.value, name, date(2020, 6, 21))
+        assert error.code == "policy.no_value"
+
+
+def test_a_region_sets_its_sibling_window_and_its_ratio() -> None:
+    astana = KAZAKHSTAN_POLICY.amend(
+        "first_priority_ratio_general", date(2025, 1, 1), 3, source="Astana (example)"
+    ).amend("sibling_window_months", date(2025, 1, 1), 2, source="a region (example)")
+    assert astana.at(date(2024, 12, 31)).first_priority_ratio_general == 0
+    assert astana.at(date(2025, 1, 1)).first_priority_ratio_general == 3
+    assert astana.at(date(2024, 12, 31)).sibling_window_months == 1
+    assert astana.at(date(2025, 1, 1)).sibling_window_months == 2
+    # 0 is the default ratio, and a region may return to it
+    assert (
+        astana.amend("first_priority_ratio_general", date(2026, 1, 1), 0, source="example")
+        .at(date(2026, 1, 1))
+        .first_priority_ratio_general
+        == 0
+    )
 
 
 def test_nothing_is_in_force_before_the_rules() -> None:
@@ -217,6 +255,15 @@ def test_an_unknown_parameter() -> None:
         ("confirmation_code_lifetime", Duration(2, DurationUnit.CALENDAR_DAYS)),
         ("confirmation_code_lifetime", Duration(24 * 60 + 1, DurationUnit.MINUTES)),
         ("confirmation_code_attempts", 0),
+        ("sibling_window_months", 0),  # at least one month
+        ("sibling_window_months", -1),
+        ("sibling_window_months", True),
+        ("sibling_window_months", 1.0),
+        ("sibling_window_months", Duration(1, DurationUnit.CALENDAR_DAYS)),
+        ("first_priority_ratio_general", -1),  # 0 (no interleaving) is allowed
+        ("first_priority_ratio_general", True),
+        ("first_priority_ratio_general", False),
+        ("first_priority_ratio_general", "3"),
     ],
 )
 def test_an_invalid_value(name: str, value: object) -> None:

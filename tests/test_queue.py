@@ -27,6 +27,7 @@ from edqueue import (
     Tier,
 )
 from edqueue.rules import BenefitTime, QueueBook, RatioOrdering, StandardOrdering, diff, rank
+from edqueue.rules import _index as index_module
 from edqueue.rules import queue as queue_module
 from edqueue.sample import seed_application, shakhtinsk_organizations
 from edqueue.testing import applications, benefit_claims, queue_books
@@ -204,16 +205,16 @@ class LongTierQueueBookMachine(QueueBookMachine):
     every tier also runs as a ``SortedList`` (a national queue's long tiers do)."""
 
     def __init__(self) -> None:
-        self.small = queue_module._SMALL
-        queue_module._SMALL = 1
+        self.small = index_module._SMALL
+        index_module._SMALL = 1
         super().__init__()
 
     def teardown(self) -> None:
-        queue_module._SMALL = self.small
+        index_module._SMALL = self.small
 
     @invariant()
     def plain_lists_stay_short(self) -> None:
-        for queue in self.book._queues.values():
+        for queue in self.book._index._queues.values():
             for members in queue.tiers.values():
                 assert type(members) is not list or len(members) <= 1
 
@@ -306,6 +307,34 @@ def test_siblings_born_within_a_month_stand_together_when_asked() -> None:
         assert book.queue(SALTANAT, RU_2020) == expected
     book.withdraw("10", T0)
     assert book.queue(SALTANAT, RU_2020) == ["11", "12"]
+
+
+def test_the_sibling_window_is_a_parameter_with_the_policys_default() -> None:
+    from edqueue.models.identity import Sex
+    from edqueue.rules import KAZAKHSTAN_POLICY
+    from edqueue.testing import iin_prefix
+
+    base = seed_application()
+    born = base.child.birth_date + timedelta(weeks=6)  # a month and a half apart
+    prefix = iin_prefix(born, Sex.MALE)
+    serial = next(
+        f"{n:04d}" for n in range(2, 10_000) if Iin.check_digit(f"{prefix}{n:04d}") is not None
+    )
+    sibling = attrs.evolve(
+        base.child, iin=f"{prefix}{serial}{Iin.check_digit(prefix + serial)}", birth_date=born
+    )
+    first = another(10, 0)
+    other_family = another(11, 30, applicant=attrs.evolve(base.applicant, iin="881120400013"))
+    second = another(12, 60, child=sibling)
+    default = KAZAKHSTAN_POLICY.at(T0).sibling_window_months
+    assert default == 1
+    for months, expected in [(default, ["10", "11", "12"]), (2, ["10", "12", "11"])]:
+        book = QueueBook(
+            shakhtinsk_organizations(), keep_siblings_together=True, sibling_window_months=months
+        )
+        for application in (first, other_family, second):
+            book.submit(application)
+        assert book.queue(SALTANAT, RU_2020) == expected
 
 
 def test_a_failed_command_changes_nothing() -> None:
@@ -411,6 +440,7 @@ def test_every_reason_code_renders_a_whole_sentence(language: str) -> None:
         "rank": 3,
         "date": "01.09.2026",
         "until": "16.02.2024 00:00",
+        "basis": "birth",
     }
     for code in _TEMPLATES:
         text = Reason(code, params).render(language)
@@ -451,7 +481,7 @@ def test_building_at_once_gives_the_book_of_one_by_one_submissions(data) -> None
     applications_ = [book.application(n) for n in book.numbers()]
     data.draw(st.randoms(use_true_random=False)).shuffle(applications_)
     # the national case too: tiers too long for a plain list become SortedLists
-    small, queue_module._SMALL = queue_module._SMALL, data.draw(st.sampled_from([1, 2048]))
+    small, index_module._SMALL = index_module._SMALL, data.draw(st.sampled_from([1, 2048]))
     try:
         built = QueueBook.build(
             book.organizations.values(),
@@ -460,7 +490,7 @@ def test_building_at_once_gives_the_book_of_one_by_one_submissions(data) -> None
             keep_siblings_together=siblings,
         )
     finally:
-        queue_module._SMALL = small
+        index_module._SMALL = small
     assert _standing(built) == _standing(book)
     for queue_id in book.queue_ids():
         at = datetime(2026, 1, 1, tzinfo=KAZAKHSTAN)

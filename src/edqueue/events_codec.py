@@ -15,7 +15,9 @@ class's order, is written into the record's ``data`` by its type, generically:
 - ``X | None``: ``None``, or ``X`` as above;
 - ``BenefitClaim`` (or ``| None``): four keys, whatever the field's name:
   ``benefit_category`` (an integer; ``None`` alone when there is no claim),
-  ``benefit_status``, ``benefit_claimed_at`` and ``benefit_decided_at`` (times, or ``None``).
+  ``benefit_status``, ``benefit_claimed_at`` and ``benefit_decided_at`` (times, or ``None``);
+- ``Organization``: its JSON text as the organizations file writes it
+  (:func:`edqueue.schemas.dump_organization`, keys sorted), read back with the same checks.
 
 >>> from datetime import datetime
 >>> from edqueue.models import KAZAKHSTAN
@@ -44,6 +46,7 @@ Adding an event type touches its class and the one place that applies it."
 from __future__ import annotations
 
 import enum
+import json
 import types
 import typing
 import weakref
@@ -54,8 +57,16 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from edqueue.models import BenefitCategory, BenefitClaim, BenefitStatus, GroupKey, require_aware
+from edqueue.models import (
+    BenefitCategory,
+    BenefitClaim,
+    BenefitStatus,
+    GroupKey,
+    Organization,
+    require_aware,
+)
 from edqueue.rules.events import QueueEvent, QueueId, event_type
+from edqueue.schemas import dump_organization, parse_organizations
 
 __all__ = [
     "Data",
@@ -200,7 +211,7 @@ def _make_plan(cls: type[QueueEvent]) -> _Plan:
             raise EventClassError(
                 f"{cls.__qualname__}.{name}: the event codec cannot store {hint!r}; use "
                 "str, int, datetime, GroupKey, tuple[QueueId, ...], an IntEnum or StrEnum, "
-                "BenefitClaim, or one of these | None (edqueue.events_codec)"
+                "BenefitClaim, Organization, or one of these | None (edqueue.events_codec)"
             )
         if written & set(field.keys):
             raise EventClassError(
@@ -257,6 +268,8 @@ def _scalar(hint: object) -> _Scalar | None:
         return _write_group, lambda value: _read_group(_as_text(value))
     if hint == tuple[QueueId, ...]:
         return _write_queues, lambda value: _read_queues(_as_text(value))
+    if hint is Organization:
+        return _write_organization, lambda value: _read_organization(_as_text(value))
     if isinstance(hint, type) and issubclass(hint, enum.IntEnum):
         int_enum = hint
         return int, lambda value: int_enum(_as_int(value))
@@ -283,6 +296,18 @@ def _read_time(text: str) -> datetime:
     if zone:
         moment = moment.astimezone(ZoneInfo(zone.removesuffix("]")))
     return moment
+
+
+def _write_organization(organization: Organization) -> str:
+    """The organization's JSON text, keys sorted. O(groups)."""
+    data = dump_organization(organization)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def _read_organization(text: str) -> Organization:
+    """The organization ``_write_organization`` wrote, checked as a file's. O(groups)."""
+    (organization,) = parse_organizations(text)
+    return organization
 
 
 def _write_queues(queue_ids: Iterable[QueueId]) -> str:

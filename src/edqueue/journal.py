@@ -54,7 +54,7 @@ from edqueue.rules import (
     ReferralDesk,
     WorkingCalendar,
 )
-from edqueue.rules.events import ApplicationSubmitted, QueueEvent, event_type
+from edqueue.rules.events import ApplicationSubmitted, OrganizationChanged, QueueEvent, event_type
 
 __all__ = [
     "JOURNAL_VERSION",
@@ -225,6 +225,11 @@ def catch_up(desk: ReferralDesk, store: JournalSource, *, after: int = 0) -> int
     refusals, and records of a forgotten application (a store's ``forget`` erases their
     data).
 
+    From the start, each organization the log declares
+    (``OrganizationChanged``) starts from its first record in the log, not from the one the
+    desk was built with, so a locality's later changes count from what the log holds
+    (``QueueBook.declare_organization``).
+
     Raises ``journal.unreadable`` for a damaged queue record, and ``storage.corrupt`` when
     the log submits an application the repository does not hold.
     """
@@ -247,10 +252,17 @@ def catch_up(desk: ReferralDesk, store: JournalSource, *, after: int = 0) -> int
                 "but the repository does not hold it; restore the store from a backup",
             )
         submitted[number] = submitted_application(record, stored)
+    events = [from_record(r) for r in records]
+    if after == 0:
+        first: dict[str, Organization] = {}
+        for event in events:
+            if isinstance(event, OrganizationChanged):
+                first.setdefault(event.organization_id, event.organization)
+        desk.book.start_from(first.values())
     for number, application in snapshot.items():
         if number not in submitted:
             desk.book.submit(application)
-    desk.replay([from_record(r) for r in records], submitted)
+    desk.replay(events, submitted)
     return log[-1].sequence if log else after
 
 

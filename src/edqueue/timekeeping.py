@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from edqueue.models.instants import later, require_aware
+from edqueue.models.instants import instant, later, require_aware
 from edqueue.ports import Clock, MonotonicClock
 
 __all__ = ["SteadyTime"]
@@ -69,17 +69,22 @@ class SteadyTime:
         tick = self._ticks()
         with self._lock:
             if self._monotonic is None:
-                if wall < self._last:
+                if instant(wall) < instant(self._last):
                     self.steps_back += 1
             else:
-                drift = (wall - self._wall) - timedelta(seconds=tick - self._tick)
+                # instants, not wall times: across 2024-03-01 (UTC+6 to UTC+5) two readings
+                # in Asia/Almaty subtract as wall times an hour short
+                elapsed = instant(wall) - instant(self._wall)
+                drift = elapsed - timedelta(seconds=tick - self._tick)
                 if drift < -_TOLERANCE:
                     self.steps_back += 1
                     self._offset -= drift
                 elif drift > _TOLERANCE and self._offset:
                     self._offset = max(self._offset - drift, timedelta(0))
                 self._wall, self._tick = wall, tick
-            steady = max(later(wall, self._offset) if self._offset else wall, self._last)
+            steady = later(wall, self._offset) if self._offset else wall
+            if instant(steady) < instant(self._last):
+                steady = self._last
             self._last = steady
             return steady
 

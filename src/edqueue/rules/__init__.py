@@ -41,11 +41,14 @@ from edqueue.rules.events import (
 from edqueue.rules.explain import Explanation, PositionChange, QueueSnapshot, Reason, diff
 from edqueue.rules.forecast import Estimate, Forecast, simulate
 from edqueue.rules.ordering import (
+    Basis,
     BenefitTime,
     OrderingPolicy,
     RatioOrdering,
     SortKey,
     StandardOrdering,
+    Standing,
+    policy_ordering,
     rank,
 )
 from edqueue.rules.policy import (
@@ -73,6 +76,7 @@ __all__ = [
     "ApplicationRemoved",
     "ApplicationSubmitted",
     "ApplicationWithdrawn",
+    "Basis",
     "BenefitChanged",
     "BenefitConfirmed",
     "BenefitTime",
@@ -106,6 +110,7 @@ __all__ = [
     "ReferralIssued",
     "SortKey",
     "StandardOrdering",
+    "Standing",
     "StopListed",
     "WorkingCalendar",
     "add_working_days",
@@ -116,6 +121,7 @@ __all__ = [
     "diff",
     "ensure_eligible",
     "policy_date",
+    "policy_ordering",
     "rank",
     "referral_hold",
     "serial_dictatorship",

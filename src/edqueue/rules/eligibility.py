@@ -43,6 +43,7 @@ from edqueue.rules.policy import Policy, PolicyValues
 __all__ = [
     "REQUIRED_CONSENTS",
     "Organizations",
+    "acts_for_the_child",
     "check_eligibility",
     "ensure_eligible",
     "live_application",
@@ -249,13 +250,21 @@ def _consents(case: _Case) -> Iterator[EligibilityError]:
             )
 
 
-def _legal_representative(case: _Case) -> Iterator[EligibilityError]:
-    """The family register confirms the applicant as the child's legal representative.
+def acts_for_the_child(status: LegalRepresentativeStatus) -> bool:
+    """Whether a person with this status in the family register may apply for the child or
+    act on its application: only a confirmed legal representative. The one statement of the
+    rule: the flow's step 1, the cabinet and eligibility all ask here.
 
     Source: seed, step 1: "Статус законного представителя: подтвержден"; DOMAIN.md,
     "Actors and records".
     """
-    if case.application.representative_status is not LegalRepresentativeStatus.CONFIRMED:
+    return status is LegalRepresentativeStatus.CONFIRMED
+
+
+def _legal_representative(case: _Case) -> Iterator[EligibilityError]:
+    """The family register confirms the applicant as the child's legal representative
+    (:func:`acts_for_the_child`)."""
+    if not acts_for_the_child(case.application.representative_status):
         yield EligibilityError(
             "eligibility.not_legal_representative",
             "the family register does not confirm the applicant as the child's legal "

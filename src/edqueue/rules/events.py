@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import attrs
 
-from edqueue.models import BenefitClaim, BenefitStatus, GroupKey, Tier
+from edqueue.models import BenefitClaim, BenefitStatus, GroupKey, Organization, Tier
 
 __all__ = [
     "ApplicationRemoved",
@@ -31,6 +31,7 @@ __all__ = [
     "BenefitChanged",
     "BenefitConfirmed",
     "ChoicesChanged",
+    "OrganizationChanged",
     "PlaceFreed",
     "QueueEvent",
     "QueueId",
@@ -180,6 +181,18 @@ class PlaceFreed(QueueEvent):
     free_places: int
     count: int = 1
     """How many places freed (``free_places`` is the total after)."""
+
+
+@attrs.frozen(kw_only=True)
+class OrganizationChanged(QueueEvent):
+    """The locality opened an organization or changed its record (groups, capacity, free
+    places): ``organization`` is the record from now on. Organizations hold no personal
+    data, so the whole record is in the log and a replay needs nothing else."""
+
+    KIND: ClassVar[str] = "organization_changed"
+
+    organization_id: str
+    organization: Organization
 
 
 @attrs.frozen(kw_only=True)

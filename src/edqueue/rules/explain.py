@@ -13,9 +13,19 @@ from datetime import datetime
 
 import attrs
 
-from edqueue.models import GroupKey, Tier
+from edqueue.models import KAZAKHSTAN, GroupKey, Tier
+from edqueue.rules.ordering import Basis, Standing
 
-__all__ = ["Explanation", "PositionChange", "QueueSnapshot", "Reason", "diff"]
+__all__ = [
+    "Explanation",
+    "PositionChange",
+    "QueuePosition",
+    "QueueSnapshot",
+    "Reason",
+    "diff",
+    "explanation",
+    "tier_starts",
+]
 
 _TIER_EN = {
     Tier.EXTRAORDINARY: "a verified extraordinary benefit",
@@ -41,6 +51,16 @@ _STATUS_RU = {
     "removed": "сняты с очереди",
     "changed_choices": "ушли из этой очереди, сменив организации",
 }
+_BASIS_EN = {
+    Basis.SUBMITTED.value: "submission",
+    Basis.VERIFIED.value: "benefit verified",
+    Basis.BIRTH.value: "child's birth date",
+}
+_BASIS_RU = {
+    Basis.SUBMITTED.value: "подача заявления",
+    Basis.VERIFIED.value: "подтверждение льготы",
+    Basis.BIRTH.value: "дата рождения ребёнка",
+}
 _ORDERING_EN = {
     "standard": "extraordinary benefits first, then first-priority benefits, then the rest; "
     "within each by submission time, ties by application number (the application text)",
@@ -49,6 +69,23 @@ _ORDERING_RU = {
     "standard": "сначала внеочередные льготы, затем первоочередные, затем остальные; внутри "
     "каждой группы по дате и времени подачи, при равенстве по номеру заявления",
 }
+
+
+def tier_starts(tier: Tier, first: Standing) -> Reason:
+    """The reason that says from which moment ``tier`` starts, given the :class:`Standing`
+    of its first application: ``tier.starts`` (a submission time, as always) or
+    ``tier.counts_from`` (another moment, named by its basis: a verification, a birth
+    date). A time is written in Kazakhstan's time, a day as a day."""
+    since = first.since
+    if isinstance(since, datetime):
+        text = f"{since.astimezone(KAZAKHSTAN):%d.%m.%Y %H:%M:%S}"
+    else:
+        text = f"{since:%d.%m.%Y}"
+    if first.basis is Basis.SUBMITTED and isinstance(since, datetime):
+        return Reason("tier.starts", {"tier": int(tier), "since": text})
+    return Reason(
+        "tier.counts_from", {"tier": int(tier), "since": text, "basis": first.basis.value}
+    )
 
 
 def _tier(value: object) -> Tier:
@@ -63,9 +100,9 @@ def _params(value: Mapping[str, str | int]) -> dict[str, str | int]:
 class Reason:
     """One translatable reason: a stable ``code`` and its parameters.
 
-    Codes: ``position``, ``ahead.tier``, ``tier.starts``, ``ordering``, ``ahead.joined``,
-    ``ahead.moved_up``, ``ahead.left``, ``ahead.fell_behind``, ``own.tier``, ``own.joined``,
-    ``own.left``; for a batch allocation ``allocation.placed``, ``allocation.full``,
+    Codes: ``position``, ``ahead.tier``, ``tier.starts``, ``tier.counts_from``, ``ordering``,
+    ``ahead.joined``, ``ahead.moved_up``, ``ahead.left``, ``ahead.fell_behind``, ``own.tier``,
+    ``own.joined``, ``own.left``; for a batch allocation ``allocation.placed``, ``allocation.full``,
     ``allocation.no_places``, ``allocation.not_needed``, ``allocation.nothing``; for an
     application that may not take a place now ``hold.stop_list``, ``hold.desired_date``,
     ``hold.too_young``, ``hold.age_limit``.
@@ -87,6 +124,9 @@ class Reason:
         if self.code == "ahead.left":
             status = str(words["status"])
             words["status"] = (_STATUS_RU if ru else _STATUS_EN).get(status, status)
+        if self.code == "tier.counts_from":
+            basis = str(words["basis"])
+            words["basis"] = (_BASIS_RU if ru else _BASIS_EN).get(basis, basis)
         if "name" in words:
             name = str(words["name"])
             words["name"] = (_ORDERING_RU if ru else _ORDERING_EN).get(name, name)
@@ -102,6 +142,10 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "tier.starts": (
         "Your tier ({tier}) starts with an application of {since}",
         "Ваша группа ({tier}) начинается с заявления от {since}",
+    ),
+    "tier.counts_from": (
+        "Your tier ({tier}) starts with an application counted from {since} ({basis})",
+        "Ваша группа ({tier}) начинается с заявления, учитываемого с {since} ({basis})",
     ),
     "ordering": ("Order: {name}", "Порядок: {name}"),
     "ahead.joined": (
@@ -166,6 +210,52 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Ребёнок достиг предельного возраста {date}",
     ),
 }
+
+
+@attrs.frozen
+class QueuePosition:
+    """Where one application stands in one queue.
+
+    ``position`` is 1-based and equals ``1 + sum(ahead.values())``; ``ahead`` counts the
+    applications ahead by tier; ``length`` is the number of applications in the queue.
+    """
+
+    number: str
+    organization_id: str
+    group: GroupKey
+    position: int
+    length: int
+    tier: Tier
+    ahead: Mapping[Tier, int]
+
+    @property
+    def ahead_total(self) -> int:
+        """How many applications stand ahead."""
+        return self.position - 1
+
+
+def explanation(at: QueuePosition, first: Standing, ordering: str) -> Explanation:
+    """Why the application at ``at`` stands there: its position, how many stand ahead in
+    each tier, the moment its tier starts from (``first``: the standing of the tier's first
+    application) and the ordering rule (its name)."""
+    reasons = [Reason("position", {"position": at.position, "length": at.length})]
+    reasons += [
+        Reason("ahead.tier", {"tier": int(tier), "count": count})
+        for tier, count in sorted(at.ahead.items())
+        if count
+    ]
+    reasons.append(tier_starts(at.tier, first))
+    reasons.append(Reason("ordering", {"name": ordering}))
+    return Explanation(
+        number=at.number,
+        organization_id=at.organization_id,
+        group=at.group,
+        position=at.position,
+        length=at.length,
+        tier=at.tier,
+        ahead=at.ahead,
+        reasons=tuple(reasons),
+    )
 
 
 @attrs.frozen

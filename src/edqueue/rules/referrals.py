@@ -39,7 +39,6 @@ import attrs
 
 from edqueue.errors import QueueError
 from edqueue.models import (
-    KAZAKHSTAN,
     Application,
     GroupKey,
     Referral,
@@ -48,7 +47,6 @@ from edqueue.models import (
     require_aware,
 )
 from edqueue.rules.allocation import (
-    Allocation,
     AllocationProblem,
     allocate,
     serial_dictatorship,
@@ -63,113 +61,13 @@ from edqueue.rules.events import (
     StopListed,
 )
 from edqueue.rules.explain import Reason
-from edqueue.rules.ordering import from_instant_key
+from edqueue.rules.holds import _day, _first_in_line, _hold_on, referral_hold
+from edqueue.rules.ordering import standing_of
 from edqueue.rules.policy import KAZAKHSTAN_POLICY, Policy, PolicyValues, policy_date
 from edqueue.rules.queue import QueueBook
+from edqueue.rules.rounds import AllocationRound
 
 __all__ = ["AllocationRound", "ReferralDesk", "referral_hold"]
-
-
-def _day(moment: datetime) -> str:
-    return f"{moment.astimezone(KAZAKHSTAN):%d.%m.%Y %H:%M}"
-
-
-def referral_hold(
-    application: Application,
-    at: datetime,
-    values: PolicyValues,
-    stop_until: datetime | None = None,
-) -> Reason | None:
-    """Why ``application`` may not take a place at ``at``, or ``None`` if it may. O(1).
-
-    In this order: on the stop list until ``stop_until`` (``hold.stop_list``); its desired
-    referral date is still ahead (``hold.desired_date``); the child is younger than the
-    policy's ``referral_min_age_months`` (``hold.too_young``); the child has reached the
-    age limit (``hold.age_limit``). Dates are read in Kazakhstan.
-
-    >>> from datetime import datetime
-    >>> from edqueue.sample import seed_application
-    >>> values = KAZAKHSTAN_POLICY.at(datetime(2022, 1, 10, tzinfo=KAZAKHSTAN))
-    >>> referral_hold(seed_application(), datetime(2022, 1, 10, tzinfo=KAZAKHSTAN), values)
-    Reason(code='hold.too_young', params={'date': '23.06.2022'})
-    """
-    if stop_until is not None and require_aware(at, "the time") < stop_until:
-        return Reason("hold.stop_list", {"until": _day(stop_until)})
-    return _hold_on(application, policy_date(at), values)
-
-
-def _hold_on(
-    application: Application,
-    today: date,
-    values: PolicyValues,
-    by_birth: dict[date, Reason | None] | None = None,
-) -> Reason | None:
-    """:func:`referral_hold` after the stop list, on ``today`` in Kazakhstan. A round asks
-    for every application at one moment: it works the day out once and gives ``by_birth``,
-    where the age rules' answer is kept per birth date (about 2,000 dates for a million
-    children)."""
-    desired = application.referral.desired_date
-    if desired is not None and desired > today:
-        return Reason("hold.desired_date", {"date": f"{desired:%d.%m.%Y}"})
-    born = application.child.birth_date
-    if by_birth is None:
-        return _age_hold(born, today, values)
-    if born in by_birth:
-        return by_birth[born]
-    hold = by_birth[born] = _age_hold(born, today, values)
-    return hold
-
-
-def _age_hold(born: date, today: date, values: PolicyValues) -> Reason | None:
-    old_enough = values.referral_min_age_date(born)
-    if old_enough > today:
-        return Reason("hold.too_young", {"date": f"{old_enough:%d.%m.%Y}"})
-    if values.has_reached_age_limit(born, today):
-        return Reason("hold.age_limit", {"date": f"{values.age_limit_date(born):%d.%m.%Y}"})
-    return None
-
-
-@attrs.frozen
-class AllocationRound:
-    """A batch allocation run by :meth:`ReferralDesk.allocate`: its result, the referrals it
-    issued, their events, and why each application got what it got.
-
-    ``waiting`` holds the applications that stood in the queues but could not take part
-    (with the :func:`referral_hold` reason); they kept their places.
-    """
-
-    at: datetime
-    allocation: Allocation
-    referrals: tuple[Referral, ...]
-    events: tuple[QueueEvent, ...]
-    waiting: Mapping[str, Reason]
-    _last: Mapping[QueueId, tuple[Tier, str]] = attrs.field(alias="last")
-
-    def explain(self, number: str) -> tuple[Reason, ...]:
-        """Why ``number`` got its choice or not, choice by choice. O(c n).
-
-        Raises ``allocation.not_in_queue`` for an application that was not in the round.
-        """
-        hold = self.waiting.get(number)
-        if hold is not None:
-            return (hold,)
-        reasons: list[Reason] = []
-        for outcome in self.allocation.outcomes(number):
-            params: dict[str, str | int] = {
-                "choice": outcome.choice,
-                "organization": outcome.queue[0],
-                "group": outcome.queue[1].label_ru,
-                "places": outcome.places,
-            }
-            if outcome.outcome == "placed":
-                params["rank"] = outcome.rank or 0
-            elif outcome.outcome == "full" and outcome.queue in self._last:
-                tier, since = self._last[outcome.queue]
-                params.update(tier=int(tier), since=since)
-            reasons.append(Reason(f"allocation.{outcome.outcome}", params))
-        if number not in self.allocation.assignment:
-            reasons.append(Reason("allocation.nothing"))
-        return tuple(reasons)
 
 
 class ReferralDesk:
@@ -180,6 +78,7 @@ class ReferralDesk:
     size of one queue.
 
     >>> from datetime import datetime
+    >>> from edqueue.models import KAZAKHSTAN
     >>> from edqueue.sample import seed_application, shakhtinsk_organizations
     >>> desk = ReferralDesk(QueueBook(shakhtinsk_organizations()))
     >>> _ = desk.book.submit(seed_application())
@@ -416,7 +315,8 @@ class ReferralDesk:
                 events += self._book.expire_referral(referral_id, when)
                 events += self._after_refusal(referral, when, at)
         events += self._book.remove_aged_out(self._policy.at(at).age_limit_date, at)
-        self._stop_until = {n: u for n, u in self._stop_until.items() if u > at}
+        # the stop list keeps the stays that ended (one per application at most): dropping
+        # them here would leave no record in the log, so a replayed desk would keep them
         return events + self.offer_all(at)
 
     # --- batch allocation --------------------------------------------------------------------
@@ -455,7 +355,7 @@ class ReferralDesk:
             stop = stops.get(number)
             hold = (  # referral_hold's answer, with the day worked out once for the round
                 referral_hold(application, at, values, stop)
-                if stop is not None
+                if stop is not None and at < stop
                 else _hold_on(application, today, values, by_birth)
             )
             if hold is None:
@@ -481,8 +381,8 @@ class ReferralDesk:
         for queue_id in places:
             holders = allocation.holders(queue_id)
             if holders:
-                tier, key = book.ordering.tier_and_key(book.application(holders[-1]))
-                last[queue_id] = (tier, _day(from_instant_key(key[0])))
+                standing = standing_of(book.ordering, book.application(holders[-1]))
+                last[queue_id] = (standing.tier, _day(standing.instant))
         return AllocationRound(
             at=at,
             allocation=allocation,
@@ -581,17 +481,3 @@ class ReferralDesk:
         events = self._book.cancel_referral(referral.id, at, reason)
         events += self._book.expire_benefit(referral.application_number, at)
         return events + self.offer(referral.organization_id, referral.group, offer_at)
-
-
-def _first_in_line(passed: Mapping[str, int]) -> str:
-    if not passed:
-        return "first in line"
-    words = {
-        "hold.stop_list": "on the stop list",
-        "hold.desired_date": "waiting for their desired date",
-        "hold.too_young": "too young",
-        "hold.age_limit": "at the age limit",
-        "hold.siblings": "twins without enough places",
-    }
-    skipped = ", ".join(f"{count} {words[code]}" for code, count in sorted(passed.items()))
-    return f"first in line who may take a place now (passed over: {skipped})"

@@ -17,9 +17,10 @@ from datetime import datetime
 import attrs
 
 from edqueue.errors import FlowError, QueueError, StorageError
-from edqueue.models import Application, BenefitCategory, Choice, LegalRepresentativeStatus
+from edqueue.models import Application, BenefitCategory, Choice
 from edqueue.ports import StoredApplication
 from edqueue.rules import QueuePosition
+from edqueue.rules.eligibility import acts_for_the_child
 from edqueue.rules.events import BenefitChanged, QueueEvent
 from edqueue.rules.explain import Explanation
 from edqueue.rules.identity import session_expires_at
@@ -140,8 +141,7 @@ class Cabinet:
         if person is not None and values.other_representative_may_act:
             record = self._core.ports.family.family(person)
             if record is not None and any(
-                m.child.iin == application.child.iin
-                and m.status is LegalRepresentativeStatus.CONFIRMED
+                m.child.iin == application.child.iin and acts_for_the_child(m.status)
                 for m in record.children
             ):
                 return stored, "other_representative"

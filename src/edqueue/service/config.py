@@ -11,6 +11,7 @@ arguments.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import attrs
@@ -37,6 +38,7 @@ from edqueue.rules import (
     Policy,
     WorkingCalendar,
 )
+from edqueue.rules.ordering import policy_ordering
 
 __all__ = ["LocalityConfig", "Ports", "Store"]
 
@@ -98,8 +100,8 @@ class LocalityConfig:
     """The locality a service serves: its ``organizations``, the addressee of the
     application text (``authority``: «Руководителю управления образования г.Шахтинск») and
     the locality as the text writes it (``locality``: «г.Шахтинск»), with the dated
-    ``policy``, the working-day ``calendar`` and the queues' ``ordering`` (``None``: the
-    standard one)."""
+    ``policy``, the working-day ``calendar`` and the queues' ``ordering`` (``None``: the one
+    the policy's ``first_priority_ratio_general`` gives, see :meth:`queue_ordering`)."""
 
     organizations: tuple[Organization, ...] = attrs.field(converter=_organizations)
     authority: str
@@ -107,3 +109,12 @@ class LocalityConfig:
     policy: Policy = KAZAKHSTAN_POLICY
     calendar: WorkingCalendar = KAZAKHSTAN_CALENDAR
     ordering: OrderingPolicy | None = None
+
+    def queue_ordering(self, on: date | datetime) -> OrderingPolicy:
+        """The queues' ordering: ``ordering`` if given, else the one the policy in force on
+        ``on`` asks for (:func:`~edqueue.rules.policy_ordering`: the standard
+        ordering, or first-priority and general interleaved 1:N where a region sets N). The
+        service reads it when it rebuilds its queues."""
+        if self.ordering is not None:
+            return self.ordering
+        return policy_ordering(self.policy.at(on).first_priority_ratio_general)

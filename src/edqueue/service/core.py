@@ -35,7 +35,7 @@ class Core:
         self.attempts: AttemptCounter = ports.attempt_counter
         self.drafts = Drafts(ports.drafts, config.policy, self.now)
         self.notifications = Notifications(ports.notifier, ports.store, self.now)
-        self.projection = Projection(ports.store, config)
+        self.projection = Projection(ports.store, config, self.now)
         self.refusals = Refusals(ports.store, config.policy, self.now)
 
     def now(self) -> datetime:

@@ -11,10 +11,10 @@ place (issue 17 lifts this).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-from edqueue.models import GroupKey, require_aware
+from edqueue.models import GroupKey, Organization, require_aware
 from edqueue.ports import EventRecord
 from edqueue.rules import AllocationRound
 from edqueue.rules.events import QueueEvent
@@ -45,6 +45,28 @@ class DeskDecisions:
             at,
             actor,
         )
+
+    def declare_organizations(
+        self,
+        organizations: Iterable[Organization],
+        *,
+        at: datetime | None = None,
+        actor: str = "locality",
+    ) -> list[QueueEvent]:
+        """The locality's records of ``organizations`` from now on
+        (:meth:`QueueBook.declare_organization`): an organization opens, gains groups, or a
+        group's capacity or free places change. Only what differs from the log's records is
+        logged; all of it in one transaction, or nothing."""
+        records = list(organizations)
+
+        def declare(when: datetime) -> list[QueueEvent]:
+            book = self._core.projection.held.book
+            events: list[QueueEvent] = []
+            for organization in records:
+                events += book.declare_organization(organization, when)
+            return events
+
+        return self._decide(declare, at, actor)
 
     def offer_all(self, *, at: datetime | None = None, actor: str = "desk") -> list[QueueEvent]:
         """Offer every group's free places (:meth:`ReferralDesk.offer_all`)."""

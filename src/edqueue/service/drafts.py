@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -23,13 +23,10 @@ import attrs
 from edqueue.errors import EdqueueError, FlowError
 from edqueue.models import (
     KAZAKHSTAN,
-    BenefitCategory,
     BenefitClaim,
-    BenefitStatus,
     Choice,
     Consent,
     Iin,
-    Language,
     PhoneNumber,
     PmpkConclusion,
     QueueKind,
@@ -40,6 +37,7 @@ from edqueue.models.instants import later
 from edqueue.ports import AttemptCounter, DraftStore
 from edqueue.rules import KAZAKHSTAN_POLICY, Policy
 from edqueue.rules.identity import minutes
+from edqueue.schemas import DraftSchema
 
 __all__ = ["Draft", "Drafts", "digest", "purge_expired"]
 
@@ -47,14 +45,6 @@ __all__ = ["Draft", "Drafts", "digest", "purge_expired"]
 def digest(salt: str, secret: str) -> str:
     """A salted digest of a secret (a code, a one-time password)."""
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
-
-
-def _time(value: object) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(str(value))
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 @attrs.frozen(kw_only=True)
@@ -94,82 +84,28 @@ class Draft:
         return self.code_digest is not None
 
     def to_data(self) -> dict[str, object]:
-        """The draft as a JSON-ready mapping (for a :class:`~edqueue.ports.DraftStore`)."""
-        claim = self.benefit
-        return {
-            "id": self.id,
-            "phone": self.phone.reveal(),
-            "queue_kind": self.queue_kind.value,
-            "salt": self.salt,
-            "code_digest": self.code_digest,
-            "code_sent_at": _iso(self.code_sent_at),
-            "code_id": self.code_id,
-            "binding_digest": self.binding_digest,
-            "binding_offered_at": _iso(self.binding_offered_at),
-            "confirmed_at": _iso(self.confirmed_at),
-            "consents": sorted(c.value for c in self.consents),
-            "applicant_iin": None if self.applicant_iin is None else self.applicant_iin.reveal(),
-            "access_request": self.access_request,
-            "child_iin": None if self.child_iin is None else self.child_iin.reveal(),
-            "choices": [[c.organization_id, c.language.code] for c in self.choices],
-            "referral": [self.referral.timing.value, _iso(self.referral.desired_date)],
-            "benefit": None
-            if claim is None
-            else [
-                int(claim.category),
-                claim.status.value,
-                _iso(claim.claimed_at),
-                _iso(claim.decided_at),
-            ],
-            "benefit_document": self.benefit_document,
-            "pmpk": None
-            if self.pmpk is None
-            else [self.pmpk.number, self.pmpk.issued_on.isoformat()],
-            "submitted_number": self.submitted_number,
-        }
+        """The draft as a JSON-ready mapping (for a :class:`~edqueue.ports.DraftStore`): its
+        stored form, :class:`~edqueue.schemas.DraftSchema`."""
+        data: dict[str, object] = DraftSchema.from_domain(self).model_dump(mode="json")
+        return data
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Draft:
-        """The draft :meth:`to_data` wrote. Raises ``flow.unknown_draft`` if unreadable."""
+        """The draft :meth:`to_data` wrote, read by :class:`~edqueue.schemas.DraftSchema`;
+        the keys kept beside it that are not the draft's are left aside (``expires_at``, the
+        expiry :class:`Drafts` saves; ``code_attempts``, which drafts held before wrong codes
+        were counted in the store). Raises ``flow.unknown_draft`` if unreadable."""
         try:
-            timing, desired = data["referral"]
-            benefit = data["benefit"]
-            pmpk = data["pmpk"]
-            return cls(
-                id=data["id"],
-                phone=PhoneNumber(data["phone"]),
-                queue_kind=QueueKind(data["queue_kind"]),
-                salt=data["salt"],
-                code_digest=data["code_digest"],
-                code_sent_at=_time(data["code_sent_at"]),
-                code_id=data.get("code_id"),
-                binding_digest=data["binding_digest"],
-                binding_offered_at=_time(data["binding_offered_at"]),
-                confirmed_at=_time(data["confirmed_at"]),
-                consents=frozenset(Consent(c) for c in data["consents"]),
-                applicant_iin=None if data["applicant_iin"] is None else Iin(data["applicant_iin"]),
-                access_request=data["access_request"],
-                child_iin=None if data["child_iin"] is None else Iin(data["child_iin"]),
-                choices=tuple(Choice(o, Language(code)) for o, code in data["choices"]),
-                referral=ReferralPreference(
-                    timing, None if desired is None else date.fromisoformat(desired)
-                ),
-                benefit=None
-                if benefit is None
-                else BenefitClaim(
-                    BenefitCategory(benefit[0]),
-                    BenefitStatus(benefit[1]),
-                    _time(benefit[2]),
-                    _time(benefit[3]),
-                ),
-                benefit_document=data["benefit_document"],
-                pmpk=None if pmpk is None else PmpkConclusion(pmpk[0], date.fromisoformat(pmpk[1])),
-                submitted_number=data.get("submitted_number"),
-            )
-        except (KeyError, TypeError, ValueError, EdqueueError):
+            stored = {key: value for key, value in data.items() if key not in _BESIDE_THE_DRAFT}
+            return cls(**DraftSchema.read(stored).to_domain())
+        except (AttributeError, TypeError, ValueError, EdqueueError):
             raise FlowError(
                 "flow.unknown_draft", "the stored draft cannot be read; start the flow again"
             ) from None
+
+
+_BESIDE_THE_DRAFT = frozenset({"expires_at", "code_attempts"})
+"""Keys a stored draft may hold that are not the draft's (see :meth:`Draft.from_data`)."""
 
 
 _EXPIRED = datetime(1970, 1, 1, tzinfo=KAZAKHSTAN)

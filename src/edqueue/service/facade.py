@@ -50,8 +50,9 @@ class ApplicationService:
     Built from two frozen values: ``ports`` (:class:`~edqueue.service.Ports`, every port)
     and ``config`` (:class:`~edqueue.service.LocalityConfig`: the organizations, the
     addressee of the application text, the policy, the calendar, the ordering). Building
-    it reads the clock (a naive one raises ``time.naive``) and rebuilds the queues from the
-    store.
+    it reads the clock (a naive one raises ``time.naive``), rebuilds the queues from the
+    store and logs what differs between ``config.organizations`` and the organizations the
+    log holds (:meth:`declare_organizations`; on a new store, every organization).
 
     **The store is the truth; the queues are its projection**
     (:mod:`edqueue.service.projection`). Refused requests are counted (:attr:`refusals`) and
@@ -87,6 +88,7 @@ class ApplicationService:
         self._flow = Flow(self._core, self._identity)
         self._cabinet = Cabinet(self._core)
         self._desk = DeskDecisions(self._core)
+        self._desk.declare_organizations(config.organizations, actor="locality")
 
     @property
     def ports(self) -> Ports:
@@ -277,6 +279,19 @@ class ApplicationService:
     ) -> list[QueueEvent]:
         """``count`` places freed in a group; they are offered at once."""
         return self._desk.free_place(organization_id, group, count, at=at, actor=actor)
+
+    def declare_organizations(
+        self,
+        organizations: Iterable[Organization],
+        *,
+        at: datetime | None = None,
+        actor: str = "locality",
+    ) -> list[QueueEvent]:
+        """The locality opens organizations or changes their records (groups, capacity,
+        free places); the log keeps each change (``organization_changed``), so a restart
+        replays to the same queues. The service declares its ``config.organizations`` when
+        it is built: a change to the organizations between restarts is logged then."""
+        return self._desk.declare_organizations(organizations, at=at, actor=actor)
 
     def offer_all(self, *, at: datetime | None = None, actor: str = "desk") -> list[QueueEvent]:
         """Offer every group's free places."""

@@ -37,7 +37,6 @@ from edqueue.models import (
     Consent,
     GeoPoint,
     Iin,
-    LegalRepresentativeStatus,
     Organization,
     PmpkConclusion,
     QueueKind,
@@ -45,7 +44,7 @@ from edqueue.models import (
 )
 from edqueue.ports import AccessAnswer, EventRecord, FamilyMember, FamilyRecord
 from edqueue.rules import policy_date
-from edqueue.rules.eligibility import REQUIRED_CONSENTS
+from edqueue.rules.eligibility import REQUIRED_CONSENTS, acts_for_the_child
 from edqueue.service.core import Core
 from edqueue.service.drafts import Draft
 from edqueue.service.identity import Identity
@@ -139,7 +138,7 @@ class Flow:
         draft = self._consented(draft_id)
         wanted = child_iin if isinstance(child_iin, Iin) else Iin(child_iin)
         member = self._member(draft, wanted)
-        if member.status is not LegalRepresentativeStatus.CONFIRMED:
+        if not acts_for_the_child(member.status):
             raise FlowError(
                 "family.not_legal_representative",
                 "the register does not confirm the applicant as the child's legal "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 import attrs
@@ -32,9 +33,10 @@ _T = TypeVar("_T")
 class Projection:
     """The live desk and book over ``store``'s log, for one locality."""
 
-    def __init__(self, store: Store, config: LocalityConfig) -> None:
+    def __init__(self, store: Store, config: LocalityConfig, now: Callable[[], datetime]) -> None:
         self._store = store
         self._config = config
+        self._now = now
         self._seen = 0  # the last record of the log the desk has taken in
         self._desk = self._rebuild()
         self._stale = False
@@ -42,7 +44,7 @@ class Projection:
     def _rebuild(self) -> ReferralDesk:
         """The desk rebuilt from the store alone (:func:`edqueue.journal.rebuild_desk`)."""
         config = self._config
-        book = QueueBook(config.organizations, ordering=config.ordering)
+        book = QueueBook(config.organizations, ordering=config.queue_ordering(self._now()))
         desk = ReferralDesk(book, policy=config.policy, calendar=config.calendar)
         self._seen = catch_up(desk, self._store)
         return desk

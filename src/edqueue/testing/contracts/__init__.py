@@ -37,6 +37,7 @@ pytest.register_assert_rewrite(
     "edqueue.testing.contracts._drafts",
     "edqueue.testing.contracts._numbers",
     "edqueue.testing.contracts._repository",
+    "edqueue.testing.contracts._repository_model",
 )
 
 from edqueue.testing.contracts._attempts import AttemptCounterContract  # noqa: E402

@@ -1,0 +1,312 @@
+"""The stores over SQLite (the standard library's :mod:`sqlite3`): one file, many processes.
+
+:class:`SqliteStore` implements ``ApplicationRepository``, ``EventLog``, ``DraftStore``,
+``AttemptCounter`` and ``NumberSequence`` (:mod:`edqueue.ports`, the source of every rule
+here). Its guarantees:
+
+- **One transaction per command** (``BEGIN IMMEDIATE`` ... ``COMMIT``, ``ROLLBACK`` on any
+  error): an application and its events are written together or not at all.
+- **No lost update**, even between processes: ``update`` runs ``UPDATE ... WHERE number = ?
+  AND version = ?`` and checks the row count; the loser of a race gets
+  ``StorageError("storage.conflict")``, reads again and retries.
+- **Durable commits**: ``PRAGMA synchronous=FULL`` in WAL mode syncs the log at every
+  commit, so a committed application (a family's place in the queue) survives a power cut;
+  ``NORMAL``, common with WAL, may lose the last commits then. WAL lets readers run while
+  one writer writes.
+- **Limits hold across processes**: ``take`` counts the attempts in their windows and
+  records the new one in one ``BEGIN IMMEDIATE`` transaction, so processes sharing the file
+  never together pass a limit (with limit 3, exactly 3 of any number of racing takes win).
+- **Failures are port errors**: a :class:`sqlite3.Error` (database locked past ``timeout``,
+  disk I/O error) becomes ``PortError("port.timeout")`` or ``PortError("port.failed")``;
+  the transaction is rolled back, so the command may simply be retried.
+- **Data minimisation** (Law of the Republic of Kazakhstan "On personal data and their
+  protection", 21 May 2013 No. 94-V: collect only what the purpose needs, destroy it when
+  the purpose is met): the tables hold the application, the one column the flow looks up
+  by, events without personal data, drafts with their expiry, and attempts under opaque
+  keys; :meth:`SqliteStore.forget` erases an application, :meth:`SqliteStore.purge` the
+  drafts past their lifetime, and ``PRAGMA secure_delete`` overwrites what is deleted.
+
+Applications are stored as JSON by :mod:`edqueue.schemas` (``dump_application`` /
+``load_application``); a row that cannot be decoded raises ``StorageError("storage.corrupt")``
+with no personal data in the message.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
+from types import TracebackType
+
+from edqueue.adapters.sqlite._connection import _port_error
+from edqueue.adapters.sqlite._counters import _Attempts, _Numbers
+from edqueue.adapters.sqlite._drafts import _Drafts
+from edqueue.adapters.sqlite._rows import _application, _event, _event_row, _json
+from edqueue.adapters.sqlite._rows import _EventRow as _EventRow
+from edqueue.adapters.sqlite._rows import _insert_events as _insert_events
+from edqueue.adapters.sqlite._schema import _SCHEMA as _SCHEMA
+from edqueue.adapters.sqlite._schema import FIRST_NUMBER, SCHEMA_VERSION, _create_schema
+from edqueue.errors import StorageError
+from edqueue.models import Application, Iin
+from edqueue.ports import EventRecord, StoredApplication
+from edqueue.schemas import dump_application
+
+__all__ = ["FIRST_NUMBER", "SCHEMA_VERSION", "SqliteStore"]
+
+
+# The mixins in reverse: the API page lists inherited methods from the last base first, so
+# they read DraftStore, AttemptCounter, NumberSequence (the docstring's order).
+class SqliteStore(_Numbers, _Attempts, _Drafts):
+    """Applications, events, drafts, attempts and application numbers in one SQLite file.
+
+    ``path`` is the database file (created with its tables on first open; ``":memory:"``
+    works for a single object but has no WAL); ``timeout`` is how long, in seconds, a
+    command waits for another process's write lock before ``port.timeout``;
+    ``first_number`` starts the number counter of a new database (an existing counter is
+    kept: numbers are never given twice).
+
+    One connection per object, shared by threads under a lock; several objects or processes
+    may open the same file. Complexities: ``n`` applications, ``k`` rows in an answer, ``e``
+    events written; every write also costs one sync of the log (``synchronous=FULL``).
+
+    How a host deletes a family's data: for each of the family's children,
+    ``forget(stored.application.number, drafts=...)`` for every ``for_child(iin)`` result,
+    naming the family's unfinished drafts (the host's sessions know their ids); a draft alone
+    goes with ``delete(draft_id)``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 5.0,
+        first_number: int = FIRST_NUMBER,
+    ) -> None:
+        if isinstance(first_number, bool) or not isinstance(first_number, int) or first_number < 1:
+            raise ValueError("first_number must be a positive int, e.g. 1292583")
+        self._path = os.fspath(path)
+        self._lock = threading.RLock()
+        try:
+            connection = sqlite3.connect(
+                self._path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as error:
+            raise _port_error(error) from error
+        self._connection = connection
+        try:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=FULL")  # see the module's docstring
+                # No table references another today (events outlive a forgotten
+                # application); the pragma makes any later reference enforced.
+                connection.execute("PRAGMA foreign_keys=ON")
+                connection.execute("PRAGMA secure_delete=ON")  # deleted data is zeroed
+            except sqlite3.Error as error:
+                raise _port_error(error) from error
+            self._write(lambda c: _create_schema(c, first_number))
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        state = "open" if self._connection is not None else "closed"
+        return f"SqliteStore({self._path!r}, {state})"
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (idempotent); later commands raise ``ValueError``."""
+        with self._lock:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                with suppress(sqlite3.Error):
+                    connection.close()
+
+    # --- ApplicationRepository ---------------------------------------------------------
+
+    def get(self, number: str) -> StoredApplication | None:
+        """The stored application with this number, if any. O(log n)."""
+        rows = self._read(
+            "SELECT number, version, body FROM applications WHERE number = ?", (number,)
+        )
+        return _application(rows[0]) if rows else None
+
+    def by_idempotency_key(self, key: str) -> StoredApplication | None:
+        """The application a submission with this key created, if any. O(log n)."""
+        rows = self._read(
+            "SELECT number, version, body FROM applications WHERE idempotency_key = ?", (key,)
+        )
+        return _application(rows[0]) if rows else None
+
+    def idempotency_owner(self, key: str) -> str | None:
+        """The owner stored with this key by :meth:`add`, if any (keys compared exactly).
+        O(log n)."""
+        rows = self._read(
+            "SELECT idempotency_owner FROM applications WHERE idempotency_key = ?", (key,)
+        )
+        return rows[0][0] if rows else None
+
+    def for_child(self, child: Iin) -> list[StoredApplication]:
+        """Every application for this child, in order of number. O(log n + k log k)."""
+        rows = self._read(
+            "SELECT number, version, body FROM applications WHERE child_iin = ? "
+            "ORDER BY length(number), number",
+            (child.reveal(),),
+        )
+        return [_application(row) for row in rows]
+
+    def all(self) -> Iterator[StoredApplication]:
+        """Every application in numeric order of number, read at the call and decoded as
+        the iterator advances. O(n)."""
+        rows = self._read(
+            "SELECT number, version, body FROM applications ORDER BY length(number), number", ()
+        )
+        return (_application(row) for row in rows)
+
+    def add(
+        self,
+        application: Application,
+        events: Sequence[EventRecord] = (),
+        *,
+        idempotency_key: str | None = None,
+        idempotency_owner: str | None = None,
+    ) -> StoredApplication:
+        """Store a new application as version 1, with its events, the idempotency key
+        (compared exactly, never stripped) and its owner, in one transaction.
+        O(log n + e).
+
+        An owner given without a key is not stored (there is nothing to look it up by).
+        Raises ``storage.duplicate`` if the number is stored or the idempotency key was
+        already used; :class:`~edqueue.errors.TimeError` for a naive event time.
+        """
+        number = application.number
+        owner = None if idempotency_key is None else idempotency_owner
+        body = _json(dump_application(application))
+        rows = [_event_row(e) for e in events]
+
+        def write(connection: sqlite3.Connection) -> list[EventRecord]:
+            if connection.execute(
+                "SELECT 1 FROM applications WHERE number = ?", (number,)
+            ).fetchone():
+                raise StorageError(
+                    "storage.duplicate",
+                    f"application #{number} is already stored; read it with get()",
+                )
+            if idempotency_key is not None:
+                used = connection.execute(
+                    "SELECT number FROM applications WHERE idempotency_key = ?",
+                    (idempotency_key,),
+                ).fetchone()
+                if used:
+                    raise StorageError(
+                        "storage.duplicate",
+                        f"this idempotency key was already used for application #{used[0]}; "
+                        "read it with by_idempotency_key()",
+                    )
+            connection.execute(
+                "INSERT INTO applications "
+                "(number, version, child_iin, idempotency_key, idempotency_owner, body) "
+                "VALUES (?, 1, ?, ?, ?, ?)",
+                (number, application.child.iin.reveal(), idempotency_key, owner, body),
+            )
+            return _insert_events(connection, events, rows)
+
+        self._write(write)
+        return StoredApplication(application, 1)
+
+    def update(
+        self,
+        application: Application,
+        expected_version: int,
+        events: Sequence[EventRecord] = (),
+    ) -> StoredApplication:
+        """Replace the application if its stored version is ``expected_version``, in one
+        transaction with its events; the new version is one more. O(log n + e).
+
+        The version check is the ``UPDATE``'s own ``WHERE``, so two processes never both
+        win. Raises ``storage.unknown`` for a number that is not stored, ``storage.conflict``
+        when the stored version differs.
+        """
+        number = application.number
+        body = _json(dump_application(application))
+        rows = [_event_row(e) for e in events]
+
+        def write(connection: sqlite3.Connection) -> list[EventRecord]:
+            cursor = connection.execute(
+                "UPDATE applications SET version = version + 1, child_iin = ?, body = ? "
+                "WHERE number = ? AND version = ?",
+                (application.child.iin.reveal(), body, number, expected_version),
+            )
+            if cursor.rowcount != 1:
+                if connection.execute(
+                    "SELECT 1 FROM applications WHERE number = ?", (number,)
+                ).fetchone():
+                    raise StorageError(
+                        "storage.conflict",
+                        f"application #{number} changed since version {expected_version}; "
+                        "read it again",
+                    )
+                raise StorageError(
+                    "storage.unknown", f"application #{number} is not stored; add it first"
+                )
+            return _insert_events(connection, events, rows)
+
+        self._write(write)
+        return StoredApplication(application, expected_version + 1)
+
+    def forget(self, number: str, *, drafts: Iterable[str] = ()) -> bool:
+        """Erase an application: its row (the record, the child's IIN, the idempotency key
+        and its owner), the ``data`` of its events, and the named drafts, in one
+        transaction.
+
+        The events keep their sequence, kind, time, number and reason: the audit trail of
+        decisions, which by the ``EventLog`` contract holds no personal data. Deleted pages
+        are zeroed (``secure_delete``) and the log is then checkpointed and truncated, so the
+        data leaves the files too (unless another connection is reading at that moment;
+        the next checkpoint then finishes it; the checkpoint waits at most ``timeout``).
+        Returns whether the application was stored.
+        O(log n + events of the application). Source: Law No. 94-V of 21.05.2013 on personal
+        data (personal data are destroyed once the purpose of their collection is met).
+        """
+        draft_ids = list(drafts)
+
+        def write(connection: sqlite3.Connection) -> bool:
+            deleted = connection.execute("DELETE FROM applications WHERE number = ?", (number,))
+            connection.execute("UPDATE events SET data = '{}' WHERE number = ?", (number,))
+            connection.executemany("DELETE FROM drafts WHERE id = ?", [(d,) for d in draft_ids])
+            return deleted.rowcount == 1
+
+        found = self._write(write)
+        self._checkpoint()
+        return found
+
+    # --- EventLog ------------------------------------------------------------------------
+
+    def events(self, after: int = 0) -> list[EventRecord]:
+        """The events with ``sequence > after``, in order. O(log total + k)."""
+        rows = self._read(
+            "SELECT sequence, number, kind, at, zone, reason, data, data_digest, digest "
+            "FROM events WHERE sequence > ? ORDER BY sequence",
+            (after,),
+        )
+        return [_event(row) for row in rows]
+
+    def append(self, events: Iterable[EventRecord]) -> list[EventRecord]:
+        """Append events that belong to no application change, in one transaction; return
+        them numbered. O(e)."""
+        records = list(events)
+        rows = [_event_row(e) for e in records]
+        if not records:
+            return []
+        return self._write(lambda c: _insert_events(c, records, rows))

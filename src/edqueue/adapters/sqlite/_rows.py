@@ -1,0 +1,136 @@
+"""Rows <-> records for :class:`~edqueue.adapters.sqlite.SqliteStore`: applications and
+events as the tables hold them, times as microseconds since 1970 UTC, and the numbered,
+sealed insert of events."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from edqueue.audit import GENESIS, seal
+from edqueue.errors import EdqueueError, StorageError
+from edqueue.models import Application, require_aware
+from edqueue.ports import EventRecord, StoredApplication
+from edqueue.schemas import load_application
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_DECODING_ERRORS: Final = (ValueError, TypeError, KeyError, AttributeError, EdqueueError)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def _application(row: tuple[Any, ...]) -> StoredApplication:
+    """Decode an application row; ``storage.corrupt`` if it is damaged."""
+    number, version, body = row
+    try:
+        application = load_application(json.loads(body))
+    except _DECODING_ERRORS:
+        application = None
+    if (
+        not isinstance(application, Application)
+        or application.number != number
+        or not isinstance(version, int)
+        or version < 1
+    ):
+        raise StorageError(
+            "storage.corrupt",
+            f"application #{number} could not be read: its stored record is damaged; "
+            "restore it from a backup",
+        )
+    return StoredApplication(application, version)
+
+
+def _microseconds(moment: datetime, what: str) -> int:
+    """An aware time as microseconds since 1970 UTC (exact: a datetime has no finer unit);
+    :class:`~edqueue.errors.TimeError` if it is naive."""
+    return (require_aware(moment, what) - _EPOCH) // _MICROSECOND
+
+
+def _instant(microseconds: int) -> datetime:
+    """The UTC datetime of microseconds since 1970 UTC."""
+    return _EPOCH + microseconds * _MICROSECOND
+
+
+_EventRow = tuple[str | None, str, str, int, str | None, str, str]
+
+
+def _event_row(event: EventRecord) -> _EventRow:
+    """The columns of an event (before numbering); raises before anything is written."""
+    at = require_aware(event.at, "the event time")
+    zone = at.tzinfo.key if isinstance(at.tzinfo, ZoneInfo) else None
+    return (
+        event.number,
+        event.kind,
+        at.isoformat(),
+        (at - _EPOCH) // _MICROSECOND,
+        zone,
+        event.reason,
+        _json(dict(event.data)),
+    )
+
+
+def _insert_events(
+    connection: sqlite3.Connection, events: Sequence[EventRecord], rows: Sequence[_EventRow]
+) -> list[EventRecord]:
+    last = connection.execute(
+        "SELECT sequence, digest FROM events ORDER BY sequence DESC LIMIT 1"
+    ).fetchone()
+    sequence, previous = (0, GENESIS) if last is None else (last[0], last[1])
+    written = []
+    for event, row in zip(events, rows, strict=True):
+        sequence += 1
+        record = seal(
+            previous,
+            EventRecord(
+                kind=event.kind,
+                at=event.at,
+                number=event.number,
+                reason=event.reason,
+                data=json.loads(row[6]),
+                sequence=sequence,
+            ),
+        )
+        connection.execute(
+            "INSERT INTO events (sequence, number, kind, at, at_us, zone, reason, data, "
+            "data_digest, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sequence, *row, record.data_digest, record.digest),
+        )
+        previous = record.digest
+        written.append(record)
+    return written
+
+
+def _event(row: tuple[Any, ...]) -> EventRecord:
+    """Decode an event row; ``storage.corrupt`` if it is damaged."""
+    sequence, number, kind, at_text, zone, reason, data_text, data_hash, digest = row
+    try:
+        at = datetime.fromisoformat(at_text)
+        if zone is not None:
+            at = at.astimezone(ZoneInfo(zone))
+        data = json.loads(data_text)
+        require_aware(at)
+    except _DECODING_ERRORS:  # ZoneInfoNotFoundError is a KeyError
+        data = None
+    if not isinstance(data, dict):
+        raise StorageError(
+            "storage.corrupt",
+            f"event {sequence} could not be read: its stored record is damaged; "
+            "restore it from a backup",
+        )
+    return EventRecord(
+        kind=kind,
+        at=at,
+        number=number,
+        reason=reason,
+        data=data,
+        sequence=sequence,
+        data_digest=data_hash,
+        digest=digest,
+    )
