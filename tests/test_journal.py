@@ -670,10 +670,10 @@ def test_a_failure_the_busy_store_could_not_log_is_retried_later() -> None:
     class BusyLog(MemoryRepository):
         busy = False
 
-        def append(self, events):  # type: ignore[no-untyped-def]
+        def append(self, events, *, log_head=None):  # type: ignore[no-untyped-def]
             if self.busy:
                 raise PortError("port.timeout", "the store is busy")
-            return super().append(events)
+            return super().append(events, log_head=log_head)
 
     ports, families = city_ports(1)
     store = BusyLog()

@@ -632,10 +632,10 @@ def test_a_notification_failure_that_cannot_be_logged_does_not_fail_the_command(
     class BusyLog(MemoryRepository):
         busy = False
 
-        def append(self, events):  # type: ignore[no-untyped-def]
+        def append(self, events, *, log_head=None):  # type: ignore[no-untyped-def]
             if self.busy:
                 raise PortError("port.timeout", "the store is busy")
-            return super().append(events)
+            return super().append(events, log_head=log_head)
 
     ports = seed_ports(NOW)
     repository, drafts = BusyLog(), MemoryDrafts()

@@ -59,6 +59,7 @@ from edqueue.rules.events import ApplicationSubmitted, OrganizationChanged, Queu
 __all__ = [
     "JOURNAL_VERSION",
     "JournalSource",
+    "Unapplied",
     "catch_up",
     "from_record",
     "is_queue_record",
@@ -210,7 +211,24 @@ def rebuild_desk(
     return desk
 
 
-def catch_up(desk: ReferralDesk, store: JournalSource, *, after: int = 0) -> int:
+@attrs.frozen
+class Unapplied:
+    """A record of the log that a replay could not apply: its ``sequence`` and ``kind``, and
+    the error's ``code`` and ``message`` (no personal data: a number, a referral id)."""
+
+    sequence: int
+    kind: str
+    code: str
+    message: str
+
+
+def catch_up(
+    desk: ReferralDesk,
+    store: JournalSource,
+    *,
+    after: int = 0,
+    unapplied: list[Unapplied] | None = None,
+) -> int:
     """Replay onto ``desk`` every queue record of the log with ``sequence > after``, in
     order (:meth:`ReferralDesk.replay`, so the stop list, the benefit confirmations due and
     the referral numbering come back too); return the last sequence read (``after`` if
@@ -231,39 +249,69 @@ def catch_up(desk: ReferralDesk, store: JournalSource, *, after: int = 0) -> int
     (``QueueBook.declare_organization``).
 
     Raises ``journal.unreadable`` for a damaged queue record, and ``storage.corrupt`` when
-    the log submits an application the repository does not hold.
+    the log submits an application the repository does not hold. With ``unapplied`` (a
+    list), a record that cannot be read or applied is added to it instead, and the replay
+    goes on with the next one (what a running service does: one bad record must not stop
+    every process from starting); the book is as if that record were not in the log.
     """
     snapshot = {s.application.number: s.application for s in store.all()} if after == 0 else {}
     log = store.events(after)
-    records = [r for r in log if is_queue_record(r)]
+
+    def fault(record: EventRecord, error: EdqueueError) -> None:
+        if unapplied is None:
+            raise error
+        unapplied.append(Unapplied(record.sequence, record.kind, error.code, error.message))
+
+    events: list[tuple[EventRecord, QueueEvent]] = []
     submitted: dict[str, Application] = {}
-    for record in records:
-        if record.kind != "application_submitted" or record.number is None:
+    for record in log:
+        if not is_queue_record(record):
             continue
-        number = record.number
-        stored = snapshot.get(number)
-        if stored is None:
-            found = store.get(number)
-            stored = None if found is None else found.application
-        if stored is None:
-            raise StorageError(
-                "storage.corrupt",
-                f"the event log submits application #{number} (record {record.sequence}) "
-                "but the repository does not hold it; restore the store from a backup",
-            )
-        submitted[number] = submitted_application(record, stored)
-    events = [from_record(r) for r in records]
+        try:
+            event = from_record(record)
+            if isinstance(event, ApplicationSubmitted):
+                submitted[event.number] = _submitted(store, snapshot, record)
+        except EdqueueError as error:
+            fault(record, error)
+            continue
+        events.append((record, event))
     if after == 0:
         first: dict[str, Organization] = {}
-        for event in events:
+        for _, event in events:
             if isinstance(event, OrganizationChanged):
                 first.setdefault(event.organization_id, event.organization)
         desk.book.start_from(first.values())
     for number, application in snapshot.items():
         if number not in submitted:
             desk.book.submit(application)
-    desk.replay(events, submitted)
+    if unapplied is None:
+        desk.replay([event for _, event in events], submitted)
+    else:
+        for record, event in events:
+            try:
+                desk.replay([event], submitted)
+            except EdqueueError as error:
+                fault(record, error)
     return log[-1].sequence if log else after
+
+
+def _submitted(
+    store: JournalSource, snapshot: Mapping[str, Application], record: EventRecord
+) -> Application:
+    """The application the submission ``record`` names, as stored, rewound to its state at
+    submission; ``storage.corrupt`` when the repository does not hold it."""
+    number = record.number or ""
+    stored = snapshot.get(number)
+    if stored is None:
+        found = store.get(number)
+        stored = None if found is None else found.application
+    if stored is None:
+        raise StorageError(
+            "storage.corrupt",
+            f"the event log submits application #{number} (record {record.sequence}) "
+            "but the repository does not hold it; restore the store from a backup",
+        )
+    return submitted_application(record, stored)
 
 
 def rebuild_book(

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from edqueue.errors import StorageError
 from edqueue.models import (
     Application,
     BenefitCategory,
@@ -55,6 +56,7 @@ __all__ = [
     "Notifier",
     "NumberSequence",
     "StoredApplication",
+    "log_moved",
 ]
 
 
@@ -274,6 +276,14 @@ class ApplicationRepository(Protocol):
     not at all. ``add`` and ``update`` raise :class:`~edqueue.errors.StorageError`:
     ``storage.duplicate`` for a number already stored, ``storage.unknown`` for one that is
     not, ``storage.conflict`` when ``expected_version`` is not the stored version.
+
+    ``log_head`` (on ``add``, ``update`` and ``EventLog.append``): when given, the write is
+    made only if the last record of the event log has the sequence ``log_head`` (0: the log
+    is empty), that is, if no other writer appended since the writer read the log; else
+    ``storage.conflict`` and nothing is written. The check and the write are one
+    transaction, so two writers that saw the same head never both write. The service writes
+    every queue decision this way: a decision made on a stale view of the queues is refused,
+    never applied (issue 17).
     """
 
     def get(self, number: str) -> StoredApplication | None:
@@ -287,6 +297,7 @@ class ApplicationRepository(Protocol):
         *,
         idempotency_key: str | None = None,
         idempotency_owner: str | None = None,
+        log_head: int | None = None,
     ) -> StoredApplication:
         """Store a new application (version 1) and its events; remember the key (compared
         exactly, never stripped) and who used it (``idempotency_owner``: an opaque digest
@@ -298,6 +309,8 @@ class ApplicationRepository(Protocol):
         application: Application,
         expected_version: int,
         events: Sequence[EventRecord] = (),
+        *,
+        log_head: int | None = None,
     ) -> StoredApplication:
         """Replace the application if its stored version is ``expected_version``."""
         ...
@@ -329,8 +342,11 @@ class EventLog(Protocol):
         """The records with ``sequence > after``, in order."""
         ...
 
-    def append(self, events: Iterable[EventRecord]) -> list[EventRecord]:
-        """Append records that belong to no application change; return them numbered."""
+    def append(
+        self, events: Iterable[EventRecord], *, log_head: int | None = None
+    ) -> list[EventRecord]:
+        """Append records that belong to no application change; return them numbered
+        (``log_head``: see :class:`ApplicationRepository`)."""
         ...
 
 
@@ -433,3 +449,13 @@ class NumberSequence(Protocol):
     def next_number(self) -> str:
         """The next number."""
         ...
+
+
+def log_moved(head: int, log_head: int) -> StorageError:
+    """The ``storage.conflict`` a store raises when the log's last record is ``head``, not the
+    ``log_head`` the writer saw (see :class:`ApplicationRepository`)."""
+    return StorageError(
+        "storage.conflict",
+        f"the event log moved on (record {head}, not {log_head}): another process wrote "
+        "meanwhile; catch up and decide again",
+    )

@@ -23,7 +23,7 @@ import attrs
 from edqueue.audit import GENESIS, seal
 from edqueue.errors import StorageError
 from edqueue.models import Application, Iin, by_number, instant, number_order, require_aware
-from edqueue.ports import AttemptLimit, AttemptTally, EventRecord, StoredApplication
+from edqueue.ports import AttemptLimit, AttemptTally, EventRecord, StoredApplication, log_moved
 
 __all__ = ["MemoryAttempts", "MemoryDrafts", "MemoryRepository"]
 
@@ -100,6 +100,7 @@ class MemoryRepository:
         *,
         idempotency_key: str | None = None,
         idempotency_owner: str | None = None,
+        log_head: int | None = None,
     ) -> StoredApplication:
         """Store a new application as version 1, with its events, and remember the
         idempotency key (compared exactly, never stripped) with its owner. O(e).
@@ -111,6 +112,7 @@ class MemoryRepository:
         """
         number = application.number
         with self._lock:
+            self._check_head(log_head)
             if number in self._applications:
                 raise StorageError(
                     "storage.duplicate",
@@ -138,6 +140,8 @@ class MemoryRepository:
         application: Application,
         expected_version: int,
         events: Sequence[EventRecord] = (),
+        *,
+        log_head: int | None = None,
     ) -> StoredApplication:
         """Replace the application if its stored version is ``expected_version``; the new
         version is one more. O(e).
@@ -147,6 +151,7 @@ class MemoryRepository:
         """
         number = application.number
         with self._lock:
+            self._check_head(log_head)
             current = self._applications.get(number)
             if current is None:
                 raise StorageError(
@@ -170,12 +175,23 @@ class MemoryRepository:
             self._events.extend(numbered)
             return stored
 
-    def append(self, events: Iterable[EventRecord]) -> list[EventRecord]:
-        """Append events that belong to no application change; return them numbered. O(e)."""
+    def append(
+        self, events: Iterable[EventRecord], *, log_head: int | None = None
+    ) -> list[EventRecord]:
+        """Append events that belong to no application change; return them numbered
+        (``log_head``: see :class:`~edqueue.ports.ApplicationRepository`). O(e)."""
         with self._lock:
+            self._check_head(log_head)
             numbered = self._numbered(list(events))
             self._events.extend(numbered)
             return numbered
+
+    def _check_head(self, log_head: int | None) -> None:
+        """``storage.conflict`` unless the log ends at ``log_head`` (when given). Under the
+        lock, so the check and the write are one step."""
+        head = len(self._events)
+        if log_head is not None and head != log_head:
+            raise log_moved(head, log_head)
 
     def forget(self, number: str) -> bool:
         """Delete an application, its idempotency key (and the key's owner) and the data of

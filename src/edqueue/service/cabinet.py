@@ -181,8 +181,8 @@ class Cabinet:
         number = changed.number
         result, records = self._core.projection.run(
             lambda: command(now),
-            lambda records: self._core.ports.store.update(
-                self._core.projection.queue_state(changed), stored.version, records
+            lambda records, head: self._core.ports.store.update(
+                self._core.projection.queue_state(changed), stored.version, records, log_head=head
             ),
             actor=actor,
         )

@@ -5,8 +5,10 @@ Staff decisions: the host checks who may take them; ``actor`` names the role in 
 Atomicity: all of a decision's records go in one transaction, together with the first
 application whose queue state they change; the others follow one transaction each, and the
 log is the truth (:meth:`~edqueue.service.ApplicationService.reconcile`). Run the desk's
-decisions from one process: two desks deciding at once could both give away the same free
-place (issue 17 lifts this).
+decisions from any number of processes: each is written only if no other process wrote to
+the log since this one caught up (``log_head``), else it is decided again on the fresh view
+(:data:`~edqueue.service.projection.DECISIONS` times at most), so no free place is given
+twice.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ class DeskDecisions:
         rounds: list[AllocationRound] = []
 
         def run(when: datetime) -> list[QueueEvent]:
-            rounds.append(self._core.projection.held.allocate(when))
+            rounds[:] = [self._core.projection.held.allocate(when)]  # the round decided last
             return list(rounds[0].events)
 
         self._decide(run, at, actor)
@@ -148,7 +150,8 @@ class DeskDecisions:
         when = self._core.now() if at is None else require_aware(at, "the time of the decision")
         primary: list[str] = []
 
-        def write(records: list[EventRecord]) -> None:
+        def write(records: list[EventRecord], head: int) -> None:
+            primary.clear()  # a decision taken again starts afresh
             for number in dict.fromkeys(r.number for r in records if r.number is not None):
                 stored = self._core.ports.store.get(number)
                 if stored is None:
@@ -156,15 +159,15 @@ class DeskDecisions:
                 target = self._core.projection.queue_state(stored.application)
                 if target != stored.application:
                     primary.append(number)
-                    self._core.ports.store.update(target, stored.version, records)
+                    self._core.ports.store.update(target, stored.version, records, log_head=head)
                     return
             if records:
-                self._core.ports.store.append(records)
+                self._core.ports.store.append(records, log_head=head)
 
         events: list[QueueEvent] = []
 
         def run() -> list[QueueEvent]:
-            events.extend(command(when))
+            events[:] = command(when)  # a decision taken again replaces the stale one
             return events
 
         _, records = self._core.projection.run(run, write, actor=actor)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from edqueue.application_text import TextLanguage
+from edqueue.journal import Unapplied
 from edqueue.models import (
     BenefitCategory,
     Choice,
@@ -104,6 +105,13 @@ class ApplicationService:
     def book(self) -> QueueBook:
         """The live queues (read them; change them only through the service)."""
         return self._core.projection.fresh().book
+
+    @property
+    def unapplied(self) -> tuple[Unapplied, ...]:
+        """Records of the log the queues could not apply (sequence, kind, error code and
+        message), each also logged once as a warning to the ``edqueue`` logger. One bad
+        record never stops the service from starting: it serves without it."""
+        return tuple(self._core.projection.unapplied)
 
     @property
     def desk(self) -> ReferralDesk:

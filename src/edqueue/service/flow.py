@@ -278,8 +278,12 @@ class Flow:
         try:
             _, records = self._core.projection.run(
                 lambda: self._core.projection.fresh().book.submit(application),
-                lambda records: self._core.ports.store.add(
-                    application, records, idempotency_key=key, idempotency_owner=owner
+                lambda records, head: self._core.ports.store.add(
+                    application,
+                    records,
+                    idempotency_key=key,
+                    idempotency_owner=owner,
+                    log_head=head,
                 ),
                 actor="applicant",
                 submitted=application,

@@ -11,6 +11,7 @@ store alone (:func:`edqueue.journal.catch_up`): O(N + E) plus the replayed comma
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -18,14 +19,20 @@ from typing import TypeVar
 import attrs
 
 from edqueue.errors import EdqueueError, PortError, StorageError
-from edqueue.journal import catch_up, is_queue_record, to_record
+from edqueue.journal import Unapplied, catch_up, to_record
 from edqueue.models import Application
 from edqueue.ports import EventRecord
 from edqueue.rules import QueueBook, ReferralDesk
 from edqueue.rules.events import ApplicationSubmitted, QueueEvent
 from edqueue.service.config import LocalityConfig, Store
 
-__all__ = ["Projection"]
+__all__ = ["DECISIONS", "Projection"]
+
+_LOG = logging.getLogger("edqueue")
+
+DECISIONS = 3
+"""How many times a command decided on a stale view (another process wrote to the log
+meanwhile) is decided again before ``storage.conflict`` goes to the caller."""
 
 _T = TypeVar("_T")
 
@@ -37,6 +44,9 @@ class Projection:
         self._store = store
         self._config = config
         self._now = now
+        self.unapplied: list[Unapplied] = []
+        """Records of the log the queues could not apply (each reported once, logged as a
+        warning to the ``edqueue`` logger); the service keeps serving without them."""
         self._seen = 0  # the last record of the log the desk has taken in
         self._desk = self._rebuild()
         self._stale = False
@@ -46,8 +56,23 @@ class Projection:
         config = self._config
         book = QueueBook(config.organizations, ordering=config.queue_ordering(self._now()))
         desk = ReferralDesk(book, policy=config.policy, calendar=config.calendar)
-        self._seen = catch_up(desk, self._store)
+        unapplied: list[Unapplied] = []
+        self._seen = catch_up(desk, self._store, unapplied=unapplied)
+        self._report(unapplied)
         return desk
+
+    def _report(self, unapplied: list[Unapplied]) -> None:
+        known = {u.sequence for u in self.unapplied}
+        for record in unapplied:
+            if record.sequence not in known:
+                self.unapplied.append(record)
+                _LOG.warning(
+                    "event %d (%s) of the log cannot be applied to the queues: [%s] %s",
+                    record.sequence,
+                    record.kind,
+                    record.code,
+                    record.message,
+                )
 
     def fresh(self) -> ReferralDesk:
         """The desk as the log stands now: rebuilt if a failed command left it unsure, else
@@ -56,7 +81,9 @@ class Projection:
             self._desk = self._rebuild()
             self._stale = False
         else:
-            self._seen = catch_up(self._desk, self._store, after=self._seen)
+            unapplied: list[Unapplied] = []
+            self._seen = catch_up(self._desk, self._store, after=self._seen, unapplied=unapplied)
+            self._report(unapplied)
         return self._desk
 
     @property
@@ -64,51 +91,54 @@ class Projection:
         """The desk as it stands, without catching up (inside a command)."""
         return self._desk
 
-    def _written(self, records: Sequence[EventRecord]) -> None:
-        """After a write: take the log's new records in. If they are exactly ours, the desk
-        already holds them; if another process wrote queue records meanwhile, our command
-        was decided on an older desk, so the desk is rebuilt at the next call."""
-        try:
-            new = self._store.events(self._seen)
-        except PortError:
-            self._stale = True
-            return
-        theirs = [(r.kind, r.number, dict(r.data)) for r in new if is_queue_record(r)]
-        if theirs == [(r.kind, r.number, dict(r.data)) for r in records]:
-            self._seen = new[-1].sequence if new else self._seen
-        else:
-            self._stale = True
-
     def run(
         self,
         command: Callable[[], Sequence[QueueEvent]],
-        write: Callable[[list[EventRecord]], _T],
+        write: Callable[[list[EventRecord], int], _T],
         *,
         actor: str,
         submitted: Application | None = None,
     ) -> tuple[_T, list[EventRecord]]:
         """Run ``command`` on the desk, then ``write`` its events as journal records (one
-        transaction). If either raises, the desk is rebuilt from the store before the error
-        goes on, so the queues never hold what the store does not."""
-        try:
-            self.fresh()
-            events = command()
-            records = [
-                to_record(
-                    e,
-                    actor=actor,
-                    application=submitted if isinstance(e, ApplicationSubmitted) else None,
-                )
-                for e in events
-            ]
-            result = write(records)
-        except BaseException:
-            self._stale = True
-            with contextlib.suppress(EdqueueError):
-                self.fresh()  # a store that is down now is read again at the next call
-            raise
-        self._written(records)
-        return result, records
+        transaction), given the log head the desk has taken in: the write passes it to the
+        store as ``log_head``, so it is made only if no other process wrote meanwhile.
+
+        If another process did (``storage.conflict``), the command was decided on a stale
+        view: nothing was written, the desk catches up and the command is decided again, up
+        to :data:`DECISIONS` times in all, then the conflict goes to the caller. If the
+        command or the write raises anything else, the desk is rebuilt from the store before
+        the error goes on, so the queues never hold what the store does not."""
+        for attempt in range(1, DECISIONS + 1):
+            try:
+                self.fresh()
+                head = self._seen
+                events = command()
+                records = [
+                    to_record(
+                        e,
+                        actor=actor,
+                        application=submitted if isinstance(e, ApplicationSubmitted) else None,
+                    )
+                    for e in events
+                ]
+                result = write(records, head)
+            except StorageError as error:
+                self._stale = True
+                if error.code == "storage.conflict" and attempt < DECISIONS:
+                    continue  # decided on a stale view: catch up, decide again
+                with contextlib.suppress(EdqueueError):
+                    self.fresh()
+                raise
+            except BaseException:
+                self._stale = True
+                with contextlib.suppress(EdqueueError):
+                    self.fresh()  # a store that is down now is read again at the next call
+                raise
+            # the store wrote our records right after ``head`` (it checked ``log_head`` in the
+            # same transaction): the desk, which holds them, has taken the log in up to there
+            self._seen = head + len(records)
+            return result, records
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def queue_state(self, application: Application) -> Application:
         """``application`` (the repository's, with its personal data) with the queue state

@@ -43,7 +43,7 @@ from types import TracebackType
 from edqueue.adapters.sqlite._connection import _port_error
 from edqueue.adapters.sqlite._counters import _Attempts, _Numbers
 from edqueue.adapters.sqlite._drafts import _Drafts
-from edqueue.adapters.sqlite._rows import _application, _event, _event_row, _json
+from edqueue.adapters.sqlite._rows import _application, _check_head, _event, _event_row, _json
 from edqueue.adapters.sqlite._rows import _EventRow as _EventRow
 from edqueue.adapters.sqlite._rows import _insert_events as _insert_events
 from edqueue.adapters.sqlite._schema import _SCHEMA as _SCHEMA
@@ -181,6 +181,7 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
         *,
         idempotency_key: str | None = None,
         idempotency_owner: str | None = None,
+        log_head: int | None = None,
     ) -> StoredApplication:
         """Store a new application as version 1, with its events, the idempotency key
         (compared exactly, never stripped) and its owner, in one transaction.
@@ -196,6 +197,7 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
         rows = [_event_row(e) for e in events]
 
         def write(connection: sqlite3.Connection) -> list[EventRecord]:
+            _check_head(connection, log_head)
             if connection.execute(
                 "SELECT 1 FROM applications WHERE number = ?", (number,)
             ).fetchone():
@@ -230,6 +232,8 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
         application: Application,
         expected_version: int,
         events: Sequence[EventRecord] = (),
+        *,
+        log_head: int | None = None,
     ) -> StoredApplication:
         """Replace the application if its stored version is ``expected_version``, in one
         transaction with its events; the new version is one more. O(log n + e).
@@ -243,6 +247,7 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
         rows = [_event_row(e) for e in events]
 
         def write(connection: sqlite3.Connection) -> list[EventRecord]:
+            _check_head(connection, log_head)
             cursor = connection.execute(
                 "UPDATE applications SET version = version + 1, child_iin = ?, body = ? "
                 "WHERE number = ? AND version = ?",
@@ -302,11 +307,19 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
         )
         return [_event(row) for row in rows]
 
-    def append(self, events: Iterable[EventRecord]) -> list[EventRecord]:
+    def append(
+        self, events: Iterable[EventRecord], *, log_head: int | None = None
+    ) -> list[EventRecord]:
         """Append events that belong to no application change, in one transaction; return
-        them numbered. O(e)."""
+        them numbered (``log_head``: see :class:`~edqueue.ports.ApplicationRepository`).
+        O(e)."""
         records = list(events)
         rows = [_event_row(e) for e in records]
         if not records:
             return []
-        return self._write(lambda c: _insert_events(c, records, rows))
+
+        def write(connection: sqlite3.Connection) -> list[EventRecord]:
+            _check_head(connection, log_head)
+            return _insert_events(connection, records, rows)
+
+        return self._write(write)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from edqueue.audit import GENESIS, seal
 from edqueue.errors import EdqueueError, StorageError
 from edqueue.models import Application, require_aware
-from edqueue.ports import EventRecord, StoredApplication
+from edqueue.ports import EventRecord, StoredApplication, log_moved
 from edqueue.schemas import load_application
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -74,6 +74,17 @@ def _event_row(event: EventRecord) -> _EventRow:
         event.reason,
         _json(dict(event.data)),
     )
+
+
+def _check_head(connection: sqlite3.Connection, log_head: int | None) -> None:
+    """``storage.conflict`` unless the log's last record is ``log_head`` (when given). Run
+    inside the write's ``BEGIN IMMEDIATE`` transaction, which holds the write lock: no
+    other writer can append between the check and the write."""
+    if log_head is None:
+        return
+    (head,) = connection.execute("SELECT COALESCE(MAX(sequence), 0) FROM events").fetchone()
+    if head != log_head:
+        raise log_moved(head, log_head)
 
 
 def _insert_events(

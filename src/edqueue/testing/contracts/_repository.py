@@ -356,6 +356,64 @@ class RepositoryContract(abc.ABC):
             s.application.number for s in store.all()
         )
 
+    def test_a_write_on_a_stale_log_head_is_a_conflict_and_writes_nothing(
+        self, store: Repository
+    ) -> None:
+        """``log_head``: a writer that saw the log end at N writes only if it still ends at
+        N (issue 17: a decision made on a stale view is refused, never applied)."""
+        seed, other = seed_application(), neighbour_applications()[0]
+        assert store.add(seed, [event("application_submitted", seed.number)], log_head=0)
+        stale = 0
+        for write in (
+            lambda head: store.add(
+                other, [event("application_submitted", other.number)], log_head=head
+            ),
+            lambda head: store.update(
+                seed.with_status(ApplicationStatus.REFERRED),
+                1,
+                [event("referral_issued", seed.number)],
+                log_head=head,
+            ),
+            lambda head: store.append([event("place_freed")], log_head=head),
+        ):
+            before = (list(store.all()), store.events())
+            with pytest.raises(StorageError) as raised:
+                write(stale)
+            assert raised.value.code == "storage.conflict"
+            assert (list(store.all()), store.events()) == before
+            head = store.events()[-1].sequence
+            write(head)  # the head the writer now sees: written
+            assert store.events()[-1].sequence == head + 1
+        assert [s.application.number for s in store.all()] == [seed.number, other.number]
+        assert store.get(seed.number) == StoredApplication(
+            seed.with_status(ApplicationStatus.REFERRED), 2
+        )
+        assert verify_audit_log(store.events()).ok
+
+    def test_of_writers_that_saw_the_same_head_exactly_one_writes(self, store: Repository) -> None:
+        """Eight threads append on the same head at once: one wins, seven conflict, and the
+        log is gap-free."""
+        store.append([event("place_freed")])
+        outcomes: list[str] = []
+        start = threading.Barrier(8)
+
+        def attempt() -> None:
+            start.wait()
+            try:
+                store.append([event("referral_issued", "1292583")], log_head=1)
+            except StorageError as error:
+                outcomes.append(error.code)
+            else:
+                outcomes.append("won")
+
+        threads = [threading.Thread(target=attempt) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["storage.conflict"] * 7 + ["won"]
+        assert [e.sequence for e in store.events()] == [1, 2]
+
     def test_forget_deletes_the_application_and_the_data_of_its_events(
         self, store: Repository
     ) -> None:
