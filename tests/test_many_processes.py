@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from edqueue import EdqueueError, GroupKey, Language, StorageError
+from edqueue import Consent, EdqueueError, GroupKey, Language, StorageError
 from edqueue.adapters.sqlite import SqliteStore
 from edqueue.audit import verify_audit_log
 from edqueue.journal import rebuild_desk
@@ -31,7 +31,7 @@ SALTANAT_2020_RU = ("shakhtinsk-saltanat", GroupKey(2020, Language.RUSSIAN))
 """The group with 2 free places; the families 0, 1, 4, 5, ... have children born in 2020."""
 
 
-def service_over(store: SqliteStore, families: int = 6) -> tuple[Any, Any, ApplicationService]:
+def service_over(store: Any, families: int = 6) -> tuple[Any, Any, ApplicationService]:
     ports, made = city_ports(families)
     return ports, made, ports.service(store, store, numbers=store)
 
@@ -120,11 +120,35 @@ def _note() -> EventRecord:
 # --- real processes ---------------------------------------------------------------------------
 
 
-def _desk(path: str, rounds: int) -> list[str]:
+Place = tuple[str, str]
+"""Where the store is: ("sqlite", a file's path) or ("postgres", a connection string)."""
+
+
+def open_store(place: Place) -> Any:
+    """A new store (its own connections) at ``place``, as each process opens it."""
+    kind, address = place
+    if kind == "sqlite":
+        return SqliteStore(Path(address))
+    from edqueue.adapters.postgres import PostgresStore
+
+    return PostgresStore(address)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    """The store every process of a test opens: an SQLite file, or a PostgreSQL database
+    of the server the tests start (``tests/postgres_server.py``)."""
+    if request.param == "sqlite":
+        return ("sqlite", str(tmp_path / "queue.sqlite3"))
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    return ("postgres", dsn)
+
+
+def _desk(place: Place, rounds: int) -> list[str]:
     """One desk process: offers every free place, then declines one open referral (its
     place goes back), ``rounds`` times, racing the other desk for the same places."""
     outcomes = []
-    with SqliteStore(Path(path)) as store:
+    with open_store(place) as store:
         ports, _, service = service_over(store)
         for k in range(rounds):
             ports.clock.advance(minutes=1)
@@ -139,34 +163,48 @@ def _desk(path: str, rounds: int) -> list[str]:
     return outcomes
 
 
-def _submitter(path: str, first: int, count: int) -> list[str]:
-    """One family process: submits ``count`` families from ``first`` on."""
+def _submitter(place: Place, first: int, count: int) -> list[str]:
+    """One family process: submits ``count`` families from ``first`` on. A submission the
+    service gives up on (``storage.conflict``: the desks kept writing before it could) is
+    sent again with the same draft and key, as a portal would."""
     numbers = []
-    with SqliteStore(Path(path)) as store:
+    with open_store(place) as store:
         ports, families, service = service_over(store, first + count)
         for family in families[first : first + count]:
             ports.clock.advance(seconds=1)
-            numbers.append(submit(service, ports, family, CHOICES[0]))
+            draft = service.start(family.phone)
+            service.confirm_code(draft.id, ports.identity.last_code(family.phone) or "")
+            service.give_consents(draft.id, [Consent.NOTIFICATIONS, Consent.OFFER_AGREEMENT])
+            service.request_family_access(draft.id, family.applicant)
+            service.choose_child(draft.id, family.child)
+            service.choose_organizations(draft.id, CHOICES[0])
+            service.claim_benefit(draft.id, None)
+            for _ in range(10):
+                try:
+                    numbers.append(service.submit(draft.id, f"form-{family.phone}").number)
+                    break
+                except StorageError as error:
+                    if error.code != "storage.conflict":
+                        raise
     return numbers
 
 
-def test_desks_and_families_in_processes_at_once_give_no_place_twice(tmp_path: Path) -> None:
-    path = tmp_path / "queue.sqlite3"
-    with SqliteStore(path) as store:
+def test_desks_and_families_in_processes_at_once_give_no_place_twice(place: Place) -> None:
+    with open_store(place) as store:
         ports, families, service = service_over(store, 4)
         for family in families[:4]:
             submit(service, ports, family, CHOICES[0])
     context = multiprocessing.get_context("fork")
     with context.Pool(4) as pool:
-        desks = [pool.apply_async(_desk, (str(path), 12)) for _ in range(2)]
-        families_ = [pool.apply_async(_submitter, (str(path), 4 + 3 * k, 3)) for k in range(2)]
+        desks = [pool.apply_async(_desk, (place, 12)) for _ in range(2)]
+        families_ = [pool.apply_async(_submitter, (place, 4 + 3 * k, 3)) for k in range(2)]
         outcomes = [o for d in desks for o in d.get(timeout=240)]
         numbers = [n for f in families_ for n in f.get(timeout=240)]
     assert len(numbers) == len(set(numbers)) == 6
     # refused on the fresh view: the other desk declined that referral first
     assert set(outcomes) <= {"ok", "storage.conflict", "referral.invalid_transition"}
     assert outcomes.count("ok") >= len(outcomes) // 2
-    with SqliteStore(path) as store:
+    with open_store(place) as store:
         events = store.events()
         assert verify_audit_log(events).ok
         stored = [s.application.number for s in store.all()]

@@ -18,6 +18,7 @@ import pytest
 
 from edqueue.adapters.memory import MemoryNumbers
 from edqueue.adapters.memory_store import MemoryAttempts, MemoryDrafts, MemoryRepository
+from edqueue.adapters.postgres import PostgresStore
 from edqueue.adapters.sqlite import SCHEMA_VERSION, SqliteStore
 from edqueue.audit import GENESIS, seal, verify_audit_log
 from edqueue.errors import PortError, StorageError
@@ -42,6 +43,7 @@ from edqueue.testing.contracts import (
     RepositoryContract,
     event,
 )
+from tests.postgres_server import fresh_schema
 
 NUMBER = "1292583"
 AT = datetime(2024, 2, 5, 10, 15, tzinfo=KAZAKHSTAN)
@@ -602,3 +604,36 @@ def test_event_times_are_stored_as_instants_for_ordering(store: SqliteStore, pat
     raw.close()
     assert rows == [("b", "2024-02-29T23:45:00+06:00"), ("a", "2024-03-01T00:30:00+05:00")]
     assert [e.at for e in store.events()] == [early, late]
+
+
+# --- the contract suites on PostgreSQL (the server of tests/postgres_server.py) ----------------
+
+
+class _OnPostgres:
+    """``make`` opens a :class:`PostgresStore` on a new, empty schema of a database made for
+    the test (the model tests make one store per example)."""
+
+    dsn: str
+
+    @pytest.fixture(autouse=True)
+    def _database(self, postgres_dsn: str) -> None:
+        self.dsn = postgres_dsn
+
+    def make(self, directory: Path) -> PostgresStore:
+        return PostgresStore(fresh_schema(self.dsn), pool_size=8)
+
+
+class TestPostgresRepository(_OnPostgres, RepositoryContract):
+    pass
+
+
+class TestPostgresDrafts(_OnPostgres, DraftStoreContract):
+    pass
+
+
+class TestPostgresAttempts(_OnPostgres, AttemptCounterContract):
+    pass
+
+
+class TestPostgresNumbers(_OnPostgres, NumberSequenceContract):
+    pass

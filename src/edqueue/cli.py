@@ -3,7 +3,7 @@
 Commands: ``demo`` (the seed's whole flow on the embedded sample), ``rank``, ``allocate``,
 ``position`` and ``explain`` (on an organizations file and an applications file in the
 interchange format, :mod:`edqueue.schemas`), ``schema`` (the JSON Schema) and ``generate``
-(a synthetic city).
+(a synthetic city). ``db upgrade`` applies a PostgreSQL store's schema steps.
 
 Output is JSON Lines on stdout. A broken application line is one JSON line on stderr,
 ``{"number", "line", "errors": [{"code", "message"}]}``, the others are still used, and the
@@ -328,6 +328,26 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db(args: argparse.Namespace) -> int:
+    """``db upgrade``: the pending schema steps of a PostgreSQL store, applied once."""
+    try:
+        from edqueue.adapters.postgres import upgrade
+    except ImportError:
+        raise InputError(
+            "input.argument",
+            "`edqueue db` needs psycopg 3 and psycopg_pool: pip install 'edqueue[postgres]'",
+        ) from None
+    try:
+        version = upgrade(args.dsn)
+    except ValueError:  # never repeat the string: it may hold a password
+        raise InputError(
+            "input.argument",
+            "--dsn is not a connection string, e.g. postgresql://edqueue@db.example/edqueue",
+        ) from None
+    _emit({"schema_version": version}, sys.stdout)
+    return 0
+
+
 def _demo(_: argparse.Namespace) -> int:
     from edqueue.demo import run
 
@@ -396,6 +416,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.add_argument("--database", required=True, help="the SQLite store's file")
     purge.add_argument("--as-of", help="the time to purge at (default: now)")
+
+    db = commands.add_parser("db", help="the schema of a PostgreSQL store")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade", help="apply the pending schema steps (a new database gets every table)"
+    )
+    upgrade.add_argument(
+        "--dsn",
+        required=True,
+        help="the database's connection string (libpq), e.g. postgresql://edqueue@db/edqueue; "
+        "a password is better kept in PGPASSWORD or ~/.pgpass",
+    )
 
     generate = commands.add_parser("generate", help="write a synthetic city (deterministic)")
     generate.add_argument("--applications", type=int, default=5000)

@@ -243,16 +243,17 @@ class QueueBook(PlacesLedger):
         return [self._position(application, queue_id) for queue_id in application.group_keys]
 
     def _position(self, application: Application, queue_id: QueueId) -> QueuePosition:
-        self._queue(queue_id)
-        ranked = self._index.rank(application, queue_id)
-        if ranked is None:
+        if queue_id not in self._places:
+            raise _index.unknown_queue(queue_id)
+        located = self._index.locate(application, queue_id)
+        if located is None:
             raise QueueError(
                 "queue.not_in_queue",
                 f"application #{application.number} is {application.status.value}: "
                 "it stands in no queue",
             )
-        tier, rank = ranked
-        ahead = self._ordering.ahead(tier, rank, self._index.counts(queue_id))
+        tier, rank, counts, length = located
+        ahead = self._ordering.ahead(tier, rank, counts)
         every_tier = dict.fromkeys(_TIERS, 0)
         every_tier.update(ahead)
         return QueuePosition(
@@ -260,7 +261,7 @@ class QueueBook(PlacesLedger):
             organization_id=queue_id[0],
             group=queue_id[1],
             position=1 + sum(ahead.values()),
-            length=self._index.length(queue_id),
+            length=length,
             tier=tier,
             ahead=every_tier,
         )

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-from edqueue.models import GroupKey, Organization, require_aware
+from edqueue.errors import QueueError
+from edqueue.models import GroupKey, Organization, instant, require_aware
 from edqueue.ports import EventRecord
 from edqueue.rules import AllocationRound
 from edqueue.rules.events import QueueEvent
@@ -79,7 +80,11 @@ class DeskDecisions:
     ) -> list[QueueEvent]:
         """The child enrolled (:meth:`ReferralDesk.use`); the application is ``enrolled``."""
         return self._decide(
-            lambda when: self._core.projection.held.use(referral_id, when), at, actor
+            lambda when: self._core.projection.held.use(
+                referral_id, self._not_before_issue(referral_id, when, at)
+            ),
+            at,
+            actor,
         )
 
     def decline_referral(
@@ -87,7 +92,11 @@ class DeskDecisions:
     ) -> list[QueueEvent]:
         """The family declined (:meth:`ReferralDesk.decline`): stop list, next in line."""
         return self._decide(
-            lambda when: self._core.projection.held.decline(referral_id, when), at, actor
+            lambda when: self._core.projection.held.decline(
+                referral_id, self._not_before_issue(referral_id, when, at)
+            ),
+            at,
+            actor,
         )
 
     def extend_referral(
@@ -128,6 +137,18 @@ class DeskDecisions:
 
         self._decide(run, at, actor)
         return rounds[0]
+
+    def _not_before_issue(self, referral_id: str, when: datetime, at: datetime | None) -> datetime:
+        """``when``, or the referral's issue if that is later and no time was given: another
+        process, whose clock runs a little ahead, may have issued it a moment "after" this
+        one's now. A time the caller gives is kept (and refused if before the issue)."""
+        if at is not None:
+            return when
+        try:
+            issued = self._core.projection.held.book.referral(referral_id).issued_at
+        except QueueError:
+            return when  # the command itself says the referral is unknown
+        return issued if instant(issued) > instant(when) else when
 
     def _decide(
         self,

@@ -315,7 +315,7 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
         O(e)."""
         records = list(events)
         rows = [_event_row(e) for e in records]
-        if not records:
+        if not records and log_head is None:
             return []
 
         def write(connection: sqlite3.Connection) -> list[EventRecord]:

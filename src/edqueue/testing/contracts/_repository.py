@@ -413,6 +413,10 @@ class RepositoryContract(abc.ABC):
             thread.join()
         assert sorted(outcomes) == ["storage.conflict"] * 7 + ["won"]
         assert [e.sequence for e in store.events()] == [1, 2]
+        with pytest.raises(StorageError) as raised:  # nothing to write, but the head moved
+            store.append([], log_head=1)
+        assert raised.value.code == "storage.conflict"
+        assert store.append([], log_head=2) == []
 
     def test_forget_deletes_the_application_and_the_data_of_its_events(
         self, store: Repository
