@@ -17,7 +17,7 @@ from edqueue.models.applications import shared_queue_id
 from edqueue.rules import OrderingPolicy, QueueId
 from edqueue.rules.eligibility import live_application, violations
 from edqueue.rules.ordering import instant_key
-from edqueue.rules.queue import queue_entry
+from edqueue.rules.queue import entry_function
 from edqueue.schemas import _strict_json, read_application
 
 NOT_FOR_EXPORTS = frozenset({"eligibility.referral_date_past"})
@@ -130,6 +130,7 @@ class _Entries:
 
     def __init__(self, organizations: Sequence[Organization], ordering: OrderingPolicy) -> None:
         self.ordering = ordering
+        self._entry: Callable[[Application], int] | None = None  # made once per process
         self.queue_ids = [shared_queue_id(o.id, g.key) for o in organizations for g in o.groups]
         self.index = {queue_id: i for i, queue_id in enumerate(self.queue_ids)}
 
@@ -139,7 +140,15 @@ class _Entries:
         index = self.index
         # a queue of no organization (never in a valid line) goes as itself, for the error
         queues = tuple(index.get(q, q) for q in application.group_keys)
-        return queue_entry(application, self.ordering), queues
+        entry = self._entry
+        if entry is None:
+            entry = self._entry = entry_function(self.ordering)
+        return entry(application), queues
+
+    def __getstate__(self) -> dict[str, object]:
+        """Sent to a worker without the entry function (it may be a closure); the worker
+        makes its own."""
+        return {**self.__dict__, "_entry": None}
 
     def standing(
         self, kept: Iterable[tuple[int, tuple[int | QueueId, ...]] | None]

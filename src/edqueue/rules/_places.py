@@ -75,12 +75,13 @@ class PlacesLedger:
 
     def _open(self, organizations: Iterable[Organization]) -> None:
         """The book's first organizations, each with its places."""
+        places = self._places
         for organization in organizations:
             self._organizations[organization.id] = organization
             for group in organization.groups:
                 queue_id = shared_queue_id(organization.id, group.key)  # the records' own
-                self._places[queue_id] = Places(group.capacity, group.free_places)
-                self._index.add_queue(queue_id)
+                places[queue_id] = Places(group.capacity, group.free_places)
+        self._index.add_queues(places)
 
     def start_from(self, organizations: Iterable[Organization]) -> None:
         """Take ``organizations`` as these organizations' first records, in place of those
@@ -308,7 +309,7 @@ class PlacesLedger:
             places = self._places.get(queue_id)
             if places is None:
                 self._places[queue_id] = Places(capacity, free)
-                self._index.add_queue(queue_id)
+                self._index.add_queues((queue_id,))
             else:
                 places.capacity, places.free = capacity, free
         return [

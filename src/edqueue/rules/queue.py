@@ -57,6 +57,7 @@ from edqueue.rules.policy import policy_date
 __all__ = ["QueueBook", "QueuePosition"]
 
 queue_entry = _index.queue_entry
+entry_function = _index.entry_function
 ranked_queues = _index.ranked_queues
 
 
@@ -507,9 +508,9 @@ class QueueBook(PlacesLedger):
         return the queues ``application`` chose."""
         previous = self._applications[application.number]
         self._applications[application.number] = application
-        left = self._index.move(previous, application)
+        left, joined = self._index.move(previous, application)
         self._stand_outside(application.number, left)
-        return application.group_keys
+        return joined
 
     def _stand_outside(self, number: str, queue_ids: Iterable[QueueId]) -> None:
         for queue_id in queue_ids:
