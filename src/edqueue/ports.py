@@ -56,7 +56,11 @@ __all__ = [
     "Notifier",
     "NumberSequence",
     "StoredApplication",
+    "already_stored",
+    "key_used",
     "log_moved",
+    "not_stored",
+    "version_moved",
 ]
 
 
@@ -459,3 +463,36 @@ def log_moved(head: int, log_head: int) -> StorageError:
         f"the event log moved on (record {head}, not {log_head}): another process wrote "
         "meanwhile; catch up and decide again",
     )
+
+
+# --- the errors every store raises, each with one text (memory, SQLite, PostgreSQL) ----------
+
+
+def already_stored(number: str) -> StorageError:
+    """``storage.duplicate``: ``add`` of a number the store holds."""
+    return StorageError(
+        "storage.duplicate", f"application #{number} is already stored; read it with get()"
+    )
+
+
+def key_used(number: str | None) -> StorageError:
+    """``storage.duplicate``: ``add`` with an idempotency key another application used
+    (``number``, when the store can say which)."""
+    found = "" if number is None else f" for application #{number}"
+    return StorageError(
+        "storage.duplicate",
+        f"this idempotency key was already used{found}; read it with by_idempotency_key()",
+    )
+
+
+def version_moved(number: str, expected_version: int) -> StorageError:
+    """``storage.conflict``: ``update`` from a version that is no longer the stored one."""
+    return StorageError(
+        "storage.conflict",
+        f"application #{number} changed since version {expected_version}; read it again",
+    )
+
+
+def not_stored(number: str) -> StorageError:
+    """``storage.unknown``: ``update`` of a number the store does not hold."""
+    return StorageError("storage.unknown", f"application #{number} is not stored; add it first")

@@ -21,9 +21,18 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from edqueue.audit import GENESIS, seal
-from edqueue.errors import StorageError
 from edqueue.models import Application, Iin, by_number, instant, number_order, require_aware
-from edqueue.ports import AttemptLimit, AttemptTally, EventRecord, StoredApplication, log_moved
+from edqueue.ports import (
+    AttemptLimit,
+    AttemptTally,
+    EventRecord,
+    StoredApplication,
+    already_stored,
+    key_used,
+    log_moved,
+    not_stored,
+    version_moved,
+)
 
 __all__ = ["MemoryAttempts", "MemoryDrafts", "MemoryRepository"]
 
@@ -114,16 +123,9 @@ class MemoryRepository:
         with self._lock:
             self._check_head(log_head)
             if number in self._applications:
-                raise StorageError(
-                    "storage.duplicate",
-                    f"application #{number} is already stored; read it with get()",
-                )
+                raise already_stored(number)
             if idempotency_key is not None and idempotency_key in self._keys:
-                raise StorageError(
-                    "storage.duplicate",
-                    f"this idempotency key was already used for application "
-                    f"#{self._keys[idempotency_key]}; read it with by_idempotency_key()",
-                )
+                raise key_used(self._keys[idempotency_key])
             numbered = self._numbered(events)
             stored = StoredApplication(application, 1)
             self._applications[number] = stored
@@ -154,15 +156,9 @@ class MemoryRepository:
             self._check_head(log_head)
             current = self._applications.get(number)
             if current is None:
-                raise StorageError(
-                    "storage.unknown", f"application #{number} is not stored; add it first"
-                )
+                raise not_stored(number)
             if current.version != expected_version:
-                raise StorageError(
-                    "storage.conflict",
-                    f"application #{number} changed since version {expected_version}; "
-                    "read it again",
-                )
+                raise version_moved(number, expected_version)
             numbered = self._numbered(events)
             stored = StoredApplication(application, current.version + 1)
             old_child = current.application.child.iin

@@ -78,7 +78,14 @@ from edqueue.adapters.sqlite._rows import _application, _event_row, _json
 from edqueue.adapters.sqlite._schema import _NUMBER_COUNTER, FIRST_NUMBER
 from edqueue.errors import StorageError
 from edqueue.models import Application, Iin
-from edqueue.ports import EventRecord, StoredApplication
+from edqueue.ports import (
+    EventRecord,
+    StoredApplication,
+    already_stored,
+    key_used,
+    not_stored,
+    version_moved,
+)
 from edqueue.schemas import dump_application
 
 __all__ = ["FIRST_NUMBER", "MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "upgrade"]
@@ -270,14 +277,8 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
                 if connection.execute(
                     "SELECT 1 FROM applications WHERE number = %s", (number,)
                 ).fetchone():
-                    raise StorageError(
-                        "storage.conflict",
-                        f"application #{number} changed since version {expected_version}; "
-                        "read it again",
-                    )
-                raise StorageError(
-                    "storage.unknown", f"application #{number} is not stored; add it first"
-                )
+                    raise version_moved(number, expected_version)
+                raise not_stored(number)
             return _insert_events(connection, events, rows, log_head)
 
         self._write(write)
@@ -337,17 +338,11 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
 def _duplicate(connection: Connection, number: str, key: str | None) -> StorageError:
     """Why an insert found a conflict: the number, else the idempotency key."""
     if connection.execute("SELECT 1 FROM applications WHERE number = %s", (number,)).fetchone():
-        return StorageError(
-            "storage.duplicate", f"application #{number} is already stored; read it with get()"
-        )
+        return already_stored(number)
     used = connection.execute(
         "SELECT number FROM applications WHERE idempotency_key = %s", (key,)
     ).fetchone()
-    found = f" for application #{used[0]}" if used else ""
-    return StorageError(
-        "storage.duplicate",
-        f"this idempotency key was already used{found}; read it with by_idempotency_key()",
-    )
+    return key_used(used[0] if used else None)
 
 
 def _open_schema(connection: Connection, migrate: bool, first_number: int) -> None:

@@ -48,9 +48,15 @@ from edqueue.adapters.sqlite._rows import _EventRow as _EventRow
 from edqueue.adapters.sqlite._rows import _insert_events as _insert_events
 from edqueue.adapters.sqlite._schema import _SCHEMA as _SCHEMA
 from edqueue.adapters.sqlite._schema import FIRST_NUMBER, SCHEMA_VERSION, _create_schema
-from edqueue.errors import StorageError
 from edqueue.models import Application, Iin
-from edqueue.ports import EventRecord, StoredApplication
+from edqueue.ports import (
+    EventRecord,
+    StoredApplication,
+    already_stored,
+    key_used,
+    not_stored,
+    version_moved,
+)
 from edqueue.schemas import dump_application
 
 __all__ = ["FIRST_NUMBER", "SCHEMA_VERSION", "SqliteStore"]
@@ -201,21 +207,14 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
             if connection.execute(
                 "SELECT 1 FROM applications WHERE number = ?", (number,)
             ).fetchone():
-                raise StorageError(
-                    "storage.duplicate",
-                    f"application #{number} is already stored; read it with get()",
-                )
+                raise already_stored(number)
             if idempotency_key is not None:
                 used = connection.execute(
                     "SELECT number FROM applications WHERE idempotency_key = ?",
                     (idempotency_key,),
                 ).fetchone()
                 if used:
-                    raise StorageError(
-                        "storage.duplicate",
-                        f"this idempotency key was already used for application #{used[0]}; "
-                        "read it with by_idempotency_key()",
-                    )
+                    raise key_used(used[0])
             connection.execute(
                 "INSERT INTO applications "
                 "(number, version, child_iin, idempotency_key, idempotency_owner, body) "
@@ -257,14 +256,8 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
                 if connection.execute(
                     "SELECT 1 FROM applications WHERE number = ?", (number,)
                 ).fetchone():
-                    raise StorageError(
-                        "storage.conflict",
-                        f"application #{number} changed since version {expected_version}; "
-                        "read it again",
-                    )
-                raise StorageError(
-                    "storage.unknown", f"application #{number} is not stored; add it first"
-                )
+                    raise version_moved(number, expected_version)
+                raise not_stored(number)
             return _insert_events(connection, events, rows)
 
         self._write(write)
