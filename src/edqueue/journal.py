@@ -284,14 +284,11 @@ def catch_up(
     for number, application in snapshot.items():
         if number not in submitted:
             desk.book.submit(application)
-    if unapplied is None:
-        desk.replay([event for _, event in events], submitted)
-    else:
-        for record, event in events:
-            try:
-                desk.replay([event], submitted)
-            except EdqueueError as error:
-                fault(record, error)
+    for record, event in events:
+        try:
+            desk.replay([event], submitted)
+        except EdqueueError as error:
+            fault(record, error)
     return log[-1].sequence if log else after
 
 

@@ -127,7 +127,7 @@ def queue_entry(application: Application, ordering: OrderingPolicy) -> int:
     tier above its ``(time, number)`` key, as a :class:`~edqueue.rules.queue.QueueBook`
     keeps it. With :func:`ranked_queues`, what a reader that does not keep the records
     (``edqueue rank``) needs of each application."""
-    return pack(*sort_function(ordering)(application))
+    return entry_function(ordering)(application)
 
 
 def entry_function(ordering: OrderingPolicy) -> Callable[[Application], int]:
