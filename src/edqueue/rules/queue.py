@@ -355,6 +355,7 @@ class QueueBook(PlacesLedger):
         queue_ids = application.group_keys
         for queue_id in queue_ids:
             self._queue(queue_id)
+        self._keep_application(application.number)
         self._applications[application.number] = application
         if self._latest_known and (self._latest is None or application.submitted_at > self._latest):
             self._latest = application.submitted_at
@@ -507,11 +508,8 @@ class QueueBook(PlacesLedger):
         """Swap the stored application for ``application`` and move it in every queue;
         return the queues ``application`` chose."""
         previous = self._applications[application.number]
+        self._keep_application(application.number)
         self._applications[application.number] = application
         left, joined = self._index.move(previous, application)
         self._stand_outside(application.number, left)
         return joined
-
-    def _stand_outside(self, number: str, queue_ids: Iterable[QueueId]) -> None:
-        for queue_id in queue_ids:
-            self._outside.setdefault(queue_id, set()).add(number)

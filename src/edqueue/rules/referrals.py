@@ -31,8 +31,9 @@ Every command returns the typed events (:mod:`edqueue.rules.events`) with the re
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 
 import attrs
@@ -46,6 +47,7 @@ from edqueue.models import (
     by_number,
     require_aware,
 )
+from edqueue.rules._undo import Undo
 from edqueue.rules.allocation import (
     AllocationProblem,
     allocate,
@@ -100,6 +102,7 @@ class ReferralDesk:
         self._calendar = calendar
         self._prefix = prefix
         self._issued = 0
+        self._undo: Undo | None = None  # inside atomic()
         self._stop_until: dict[str, datetime] = {}
         self._confirm_by: dict[str, datetime] = {}  # referral id -> confirmation deadline
 
@@ -107,6 +110,25 @@ class ReferralDesk:
     def book(self) -> QueueBook:
         """The queue book the desk works on."""
         return self._book
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A block whose changes to the desk and its book are all kept, or, if it raises,
+        all put back (:meth:`QueueBook.atomic`, with the stop list, the confirmations due
+        and the referral numbering): a command refused halfway, or whose write the store
+        refused, leaves the desk as it was, without a rebuild."""
+        with self._book.atomic() as undo:
+            undo.attribute(self, "_issued")
+            outer, self._undo = self._undo, undo
+            try:
+                yield
+            finally:
+                self._undo = outer
+
+    def _keep(self, container: dict[str, datetime], key: str) -> None:
+        """Inside :meth:`atomic`: note ``container[key]`` before it changes."""
+        if self._undo is not None:
+            self._undo.entry(container, key)
 
     @property
     def policy(self) -> Policy:
@@ -264,6 +286,7 @@ class ReferralDesk:
                 "queue.invalid_operation",
                 f"the confirmation window of referral {referral_id!r} closed at {_day(due)}",
             )
+        self._keep(self._confirm_by, referral_id)
         del self._confirm_by[referral_id]
         return [
             BenefitConfirmed(
@@ -282,6 +305,7 @@ class ReferralDesk:
         events: list[QueueEvent] = []
         if referral is not None:
             events += self._book.cancel_referral(referral.id, at, "application withdrawn")
+            self._keep(self._confirm_by, referral.id)
             self._confirm_by.pop(referral.id, None)
         events += self._book.withdraw(number, at)
         if referral is not None:
@@ -405,10 +429,13 @@ class ReferralDesk:
             if isinstance(event, ReferralIssued):
                 self._issued += 1
                 if event.confirm_by is not None:
+                    self._keep(self._confirm_by, event.referral_id)
                     self._confirm_by[event.referral_id] = event.confirm_by
             elif isinstance(event, ReferralClosed | BenefitConfirmed):
+                self._keep(self._confirm_by, event.referral_id)
                 self._confirm_by.pop(event.referral_id, None)
             elif isinstance(event, StopListed):
+                self._keep(self._stop_until, event.number)
                 self._stop_until[event.number] = event.until
 
     # --- inside ------------------------------------------------------------------------------
@@ -430,6 +457,7 @@ class ReferralDesk:
             confirm_by = self._calendar.deadline(at, values.benefit_confirmation_window)
         events = self._book.issue_referral(referral)
         if confirm_by is not None:
+            self._keep(self._confirm_by, referral.id)
             self._confirm_by[referral.id] = confirm_by
         return [
             attrs.evolve(e, confirm_by=confirm_by, reason=reason)
@@ -452,12 +480,14 @@ class ReferralDesk:
     ) -> list[QueueEvent]:
         """Stop list from ``at`` for a declined or expired referral, then offer its place
         at ``offer_at`` (later than ``at`` when :meth:`advance` catches up)."""
+        self._keep(self._confirm_by, referral.id)
         self._confirm_by.pop(referral.id, None)
         events: list[QueueEvent] = []
         period = self._policy.at(at).stop_list_period
         number = referral.application_number
         if period.amount > 0:
             until = self._calendar.deadline(at, period)
+            self._keep(self._stop_until, number)
             self._stop_until[number] = until
             outcome = self._book.referral(referral.id).status.value
             events.append(
@@ -476,6 +506,7 @@ class ReferralDesk:
     ) -> list[QueueEvent]:
         """Cancel a referral whose extraordinary benefit was not confirmed; the benefit
         lapses and the child stands in the general tier at its original date."""
+        self._keep(self._confirm_by, referral.id)
         del self._confirm_by[referral.id]
         reason = "extraordinary benefit not confirmed in time"
         events = self._book.cancel_referral(referral.id, at, reason)
