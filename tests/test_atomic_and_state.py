@@ -5,6 +5,7 @@ triggers a rebuild" and "a snapshot of the queues with the log position it cover
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import date
 
 import attrs
@@ -18,6 +19,7 @@ from edqueue.rules import QueueBook, ReferralDesk
 from edqueue.rules._state import capture, restore
 from edqueue.rules.ordering import StandardOrdering
 from edqueue.sample import neighbour_applications, seed_application, shakhtinsk_organizations
+from edqueue.service.snapshot import Snapshot, decode, encode
 
 from .test_referrals import (
     KARLYGASH,
@@ -29,8 +31,15 @@ from .test_referrals import (
 )
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     """What a store's refusal looks like to the block: raised after the command ran."""
+
+
+def refused(book: QueueBook, work: Callable[[], None]) -> None:
+    """Run ``work`` inside ``book.atomic()``, then refuse, as a store would."""
+    with book.atomic():
+        work()
+        raise RefusedError
 
 
 def view(desk: ReferralDesk) -> object:
@@ -59,7 +68,7 @@ class AtomicDeskMachine(DeskMachine):
             kind = "wait"
         before = view(self.desk)
         saved = (list(self.log), dict(self.records), self.submitted, self.now, dict(self.freed))
-        with contextlib.suppress(Refused), self.desk.atomic():
+        with contextlib.suppress(RefusedError), self.desk.atomic():
             if kind == "submit":
                 self.submit(
                     born=data.draw(st.sampled_from([date(2020, 6, 23), date(2022, 3, 1)])),
@@ -77,7 +86,7 @@ class AtomicDeskMachine(DeskMachine):
                 self.withdraw(data)
             else:
                 self.wait(data.draw(st.sampled_from([30, 24 * 8, 24 * 40])))
-            raise Refused
+            raise RefusedError
         self.log, self.records, self.submitted, self.now, self.freed = saved
         assert view(self.desk) == before
 
@@ -93,6 +102,8 @@ class AtomicDeskMachine(DeskMachine):
         )
         assert view(restored) == view(live)
         assert restored.stop_list(self.now) == live.stop_list(self.now)
+        snapshot = Snapshot(len(self.log), "", capture(live))
+        assert decode(encode(snapshot)) == snapshot  # the bytes a store keeps
 
 
 AtomicDeskMachine.TestCase.settings = settings(
@@ -109,10 +120,15 @@ def test_a_block_that_raises_puts_siblings_back_together() -> None:
     twin = attrs.evolve(application(2, serial=2), applicant=first.applicant)
     book.submit(first)
     before = (book.units(SALTANAT, RU_2020), book.tiers(SALTANAT, RU_2020), len(book))
-    with pytest.raises(Refused), book.atomic():
+    seen: list[object] = []
+
+    def submit_twin() -> None:
         book.submit(twin)
-        assert book.units(SALTANAT, RU_2020) == [("1", "2")]
-        raise Refused
+        seen.append(book.units(SALTANAT, RU_2020))
+
+    with pytest.raises(RefusedError):
+        refused(book, submit_twin)
+    assert seen == [[("1", "2")]]
     assert (book.units(SALTANAT, RU_2020), book.tiers(SALTANAT, RU_2020), len(book)) == before
 
 
@@ -121,11 +137,14 @@ def test_a_block_inside_another_joins_it() -> None:
     apart from the outer one."""
     book = QueueBook(shakhtinsk_organizations())
     seed, *others = [seed_application(), *neighbour_applications()]
-    with pytest.raises(Refused), book.atomic():
+
+    def both() -> None:
         book.submit(seed)
         with book.atomic():
             book.submit(others[0])
-        raise Refused
+
+    with pytest.raises(RefusedError):
+        refused(book, both)
     assert len(book) == 0
     assert all(not book.queue(*q) for q in book.queue_ids())
 

@@ -280,12 +280,15 @@ def test_upgrade_creates_the_tables_and_again_changes_nothing(postgres_dsn: str)
         "event_log_head",
         "events",
         "schema_version",
+        "snapshots",
     }
     assert upgrade(postgres_dsn) == SCHEMA_VERSION
     with PostgresStore(postgres_dsn, migrate=True):
         pass
     assert catalog(postgres_dsn) == first
-    assert rows(postgres_dsn, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+    assert rows(postgres_dsn, "SELECT version FROM schema_version ORDER BY 1") == [
+        (version,) for version, _ in MIGRATIONS
+    ]
 
 
 def test_a_database_migrated_step_by_step_equals_a_new_one(
@@ -312,7 +315,7 @@ def test_concurrent_upgrades_migrate_once(postgres_dsn: str) -> None:
     for thread in threads:
         thread.join()
     assert reached == [SCHEMA_VERSION] * 4
-    assert rows(postgres_dsn, "SELECT count(*) FROM schema_version") == [(1,)]
+    assert rows(postgres_dsn, "SELECT count(*) FROM schema_version") == [(len(MIGRATIONS),)]
 
 
 def test_a_newer_schema_is_refused_and_left_alone(postgres_dsn: str) -> None:
@@ -325,7 +328,10 @@ def test_a_newer_schema_is_refused_and_left_alone(postgres_dsn: str) -> None:
         assert raised.value.code == "storage.corrupt"
         assert "schema version 99" in raised.value.message
         assert f"up to {SCHEMA_VERSION}" in raised.value.message
-    assert rows(postgres_dsn, "SELECT version FROM schema_version ORDER BY 1") == [(1,), (99,)]
+    assert rows(postgres_dsn, "SELECT version FROM schema_version ORDER BY 1") == [
+        *((version,) for version, _ in MIGRATIONS),
+        (99,),
+    ]
 
 
 def test_without_migrate_an_old_database_is_refused(postgres_dsn: str) -> None:

@@ -282,8 +282,11 @@ def test_a_version_2_database_is_upgraded_and_keeps_its_rows(path: Path, tmp_pat
         assert store.take("u", AT, codes(limit=1)).refused == 0
         assert store.purge(AT) == 1  # the old draft had no expiry
         assert store.load("new-draft") == {"step": 1}
+        # What version 4 adds too: a snapshot of the queues.
+        assert store.save_snapshot("г.Шахтинск", 1, b"queues")
+        assert store.load_snapshot("г.Шахтинск") == (1, b"queues")
     raw = sqlite3.connect(path)
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     raw.close()
     with SqliteStore(path) as reopened:  # opening again changes nothing
         assert reopened.get(NUMBER) == StoredApplication(seed, 2)

@@ -332,3 +332,47 @@ def all_codes() -> dict[str, type[EdqueueError]]:
                 raise RuntimeError(f"error code {code!r} declared twice")
             found[code] = cls
     return dict(sorted(found.items()))
+
+
+# --- the storage errors every store raises, each with one text (memory, SQLite, PostgreSQL) ---
+# (re-exported by edqueue.ports, next to the store protocols that name them)
+
+
+def log_moved(head: int, log_head: int) -> StorageError:
+    """The ``storage.conflict`` a store raises when the log's last record is ``head``, not the
+    ``log_head`` the writer saw (see :class:`edqueue.ports.ApplicationRepository`)."""
+    return StorageError(
+        "storage.conflict",
+        f"the event log moved on (record {head}, not {log_head}): another process wrote "
+        "meanwhile; catch up and decide again",
+    )
+
+
+def already_stored(number: str) -> StorageError:
+    """``storage.duplicate``: ``add`` of a number the store holds."""
+    return StorageError(
+        "storage.duplicate", f"application #{number} is already stored; read it with get()"
+    )
+
+
+def key_used(number: str | None) -> StorageError:
+    """``storage.duplicate``: ``add`` with an idempotency key another application used
+    (``number``, when the store can say which)."""
+    found = "" if number is None else f" for application #{number}"
+    return StorageError(
+        "storage.duplicate",
+        f"this idempotency key was already used{found}; read it with by_idempotency_key()",
+    )
+
+
+def version_moved(number: str, expected_version: int) -> StorageError:
+    """``storage.conflict``: ``update`` from a version that is no longer the stored one."""
+    return StorageError(
+        "storage.conflict",
+        f"application #{number} changed since version {expected_version}; read it again",
+    )
+
+
+def not_stored(number: str) -> StorageError:
+    """``storage.unknown``: ``update`` of a number the store does not hold."""
+    return StorageError("storage.unknown", f"application #{number} is not stored; add it first")

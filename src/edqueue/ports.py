@@ -22,7 +22,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from edqueue.errors import StorageError
+from edqueue.errors import (
+    already_stored,
+    key_used,
+    log_moved,
+    not_stored,
+    version_moved,
+)
 from edqueue.models import (
     Application,
     BenefitCategory,
@@ -47,6 +53,7 @@ __all__ = [
     "DraftStore",
     "EventLog",
     "EventRecord",
+    "EventWaiter",
     "FamilyMember",
     "FamilyRecord",
     "FamilyRegister",
@@ -55,6 +62,7 @@ __all__ = [
     "MonotonicClock",
     "Notifier",
     "NumberSequence",
+    "SnapshotStore",
     "StoredApplication",
     "already_stored",
     "key_used",
@@ -355,6 +363,19 @@ class EventLog(Protocol):
 
 
 @runtime_checkable
+class EventWaiter(Protocol):
+    """Optional: a store that can wait for new records of its log, so a worker loop learns
+    of other processes' writes promptly instead of polling the log itself; the service
+    uses it when a store offers it (``isinstance(store, EventWaiter)``). The memory, SQLite
+    and PostgreSQL stores offer it (PostgreSQL: LISTEN/NOTIFY, the log as the truth)."""
+
+    def wait_for_events(self, after: int, timeout: float) -> int:
+        """The sequence of the log's last record as soon as it is greater than ``after``;
+        the head as it stands once ``timeout`` seconds pass without one."""
+        ...
+
+
+@runtime_checkable
 class DraftStore(Protocol):
     """Applications in progress (the flow's state between steps), as JSON-ready mappings.
 
@@ -455,44 +476,22 @@ class NumberSequence(Protocol):
         ...
 
 
-def log_moved(head: int, log_head: int) -> StorageError:
-    """The ``storage.conflict`` a store raises when the log's last record is ``head``, not the
-    ``log_head`` the writer saw (see :class:`ApplicationRepository`)."""
-    return StorageError(
-        "storage.conflict",
-        f"the event log moved on (record {head}, not {log_head}): another process wrote "
-        "meanwhile; catch up and decide again",
-    )
+@runtime_checkable
+class SnapshotStore(Protocol):
+    """Snapshots of the queues, each with the sequence of the last log record it covers
+    (optional: a store that offers it lets a service start from the newest snapshot and
+    replay only the records after it, instead of the whole log; issue 17).
 
+    The bytes are the service's (:mod:`edqueue.service.snapshot`: compressed JSON, no
+    personal data); the store keeps them as they are, one snapshot per ``name`` (the
+    locality's), and never replaces a snapshot with one that covers less of the log.
+    """
 
-# --- the errors every store raises, each with one text (memory, SQLite, PostgreSQL) ----------
+    def save_snapshot(self, name: str, sequence: int, data: bytes) -> bool:
+        """Keep ``data`` as the snapshot ``name`` covering the log up to ``sequence``,
+        unless the one kept covers as much or more; return whether it was kept."""
+        ...
 
-
-def already_stored(number: str) -> StorageError:
-    """``storage.duplicate``: ``add`` of a number the store holds."""
-    return StorageError(
-        "storage.duplicate", f"application #{number} is already stored; read it with get()"
-    )
-
-
-def key_used(number: str | None) -> StorageError:
-    """``storage.duplicate``: ``add`` with an idempotency key another application used
-    (``number``, when the store can say which)."""
-    found = "" if number is None else f" for application #{number}"
-    return StorageError(
-        "storage.duplicate",
-        f"this idempotency key was already used{found}; read it with by_idempotency_key()",
-    )
-
-
-def version_moved(number: str, expected_version: int) -> StorageError:
-    """``storage.conflict``: ``update`` from a version that is no longer the stored one."""
-    return StorageError(
-        "storage.conflict",
-        f"application #{number} changed since version {expected_version}; read it again",
-    )
-
-
-def not_stored(number: str) -> StorageError:
-    """``storage.unknown``: ``update`` of a number the store does not hold."""
-    return StorageError("storage.unknown", f"application #{number} is not stored; add it first")
+    def load_snapshot(self, name: str) -> tuple[int, bytes] | None:
+        """The snapshot kept as ``name``, with the sequence it covers, if any."""
+        ...

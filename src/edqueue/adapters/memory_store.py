@@ -47,11 +47,13 @@ class MemoryRepository:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._appended = threading.Condition(self._lock)  # wait_for_events
         self._applications: dict[str, StoredApplication] = {}
         self._keys: dict[str, str] = {}  # idempotency key -> number
         self._owners: dict[str, str] = {}  # idempotency key -> its owner, when one was given
         self._children: dict[Iin, set[str]] = {}  # child's IIN -> numbers
         self._events: list[EventRecord] = []  # sequence n is at index n - 1
+        self._snapshots: dict[str, tuple[int, bytes]] = {}  # name -> sequence, bytes
 
     def __repr__(self) -> str:
         with self._lock:
@@ -59,6 +61,23 @@ class MemoryRepository:
                 f"MemoryRepository(applications={len(self._applications)}, "
                 f"events={len(self._events)})"
             )
+
+    # --- snapshots of the queues (SnapshotStore) --------------------------------------------
+
+    def save_snapshot(self, name: str, sequence: int, data: bytes) -> bool:
+        """Keep ``data`` as snapshot ``name`` unless the kept one covers as much of the log
+        or more; return whether it was kept. O(1)."""
+        with self._lock:
+            kept = self._snapshots.get(name)
+            if kept is not None and kept[0] >= sequence:
+                return False
+            self._snapshots[name] = (sequence, bytes(data))
+            return True
+
+    def load_snapshot(self, name: str) -> tuple[int, bytes] | None:
+        """The snapshot kept as ``name``, with the sequence it covers, if any. O(1)."""
+        with self._lock:
+            return self._snapshots.get(name)
 
     # --- reads -------------------------------------------------------------------------
 
@@ -182,6 +201,15 @@ class MemoryRepository:
             self._events.extend(numbered)
             return numbered
 
+    def wait_for_events(self, after: int, timeout: float) -> int:
+        """The sequence of the log's last record as soon as it is greater than ``after``;
+        the head as it stands once ``timeout`` seconds pass without one (``EventWaiter``,
+        :mod:`edqueue.ports`): the same worker loop runs over every store. Woken by every
+        append of another thread, so it returns at once, without polling."""
+        with self._appended:
+            self._appended.wait_for(lambda: len(self._events) > after, timeout)
+            return len(self._events)
+
     def _check_head(self, log_head: int | None) -> None:
         """``storage.conflict`` unless the log ends at ``log_head`` (when given). Under the
         lock, so the check and the write are one step."""
@@ -218,7 +246,10 @@ class MemoryRepository:
 
     def _numbered(self, events: Sequence[EventRecord]) -> list[EventRecord]:
         """The events with their sequence numbers and a copy of their data (so the caller
-        can reuse its dict); raises before anything is written."""
+        can reuse its dict); raises before anything is written. Every append comes here
+        under the lock: the waiters of :meth:`wait_for_events` are woken, and look once the
+        lock is released, when the records are in."""
+        self._appended.notify_all()
         start = len(self._events) + 1
         previous = self._events[-1].digest if self._events else GENESIS
         sealed = []

@@ -95,13 +95,19 @@ def _organizations(value: Iterable[Organization]) -> tuple[Organization, ...]:
     return tuple(value)
 
 
+def _snapshot_after(_: object, __: object, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError("snapshot_after must be None or an int of at least 1")
+
+
 @attrs.frozen(kw_only=True)
 class LocalityConfig:
     """The locality a service serves: its ``organizations``, the addressee of the
     application text (``authority``: «Руководителю управления образования г.Шахтинск») and
     the locality as the text writes it (``locality``: «г.Шахтинск»), with the dated
     ``policy``, the working-day ``calendar`` and the queues' ``ordering`` (``None``: the one
-    the policy's ``first_priority_ratio_general`` gives, see :meth:`queue_ordering`)."""
+    the policy's ``first_priority_ratio_general`` gives, see :meth:`queue_ordering`). The
+    snapshot of the locality's queues is kept under the name ``locality``."""
 
     organizations: tuple[Organization, ...] = attrs.field(converter=_organizations)
     authority: str
@@ -109,6 +115,12 @@ class LocalityConfig:
     policy: Policy = KAZAKHSTAN_POLICY
     calendar: WorkingCalendar = KAZAKHSTAN_CALENDAR
     ordering: OrderingPolicy | None = None
+    snapshot_after: int | None = attrs.field(default=10_000, validator=_snapshot_after)
+    """After a start that replayed at least this many records of the log, the service saves
+    a snapshot of its queues (when its store is a :class:`~edqueue.ports.SnapshotStore`),
+    so the next start replays only what came after (``None``: only when the host calls
+    :meth:`~edqueue.service.ApplicationService.save_snapshot`). A snapshot is an
+    optimisation, never the truth (:mod:`edqueue.service.snapshot`)."""
 
     def queue_ordering(self, on: date | datetime) -> OrderingPolicy:
         """The queues' ordering: ``ordering`` if given, else the one the policy in force on

@@ -277,7 +277,7 @@ class Flow:
         self._core.check(application, exclude=None)
         try:
             _, records = self._core.projection.run(
-                lambda: self._core.projection.fresh().book.submit(application),
+                lambda: self._core.projection.held.book.submit(application),
                 lambda records, head: self._core.ports.store.add(
                     application,
                     records,

@@ -1,16 +1,21 @@
-"""The queues as a projection of the store: rebuilt from the log, caught up with it, and
-moved only together with a write to it.
+"""The queues as a projection of the store: started from a snapshot and the log after it,
+caught up with the log, and moved only together with a write to it.
 
 **The store is the truth; the queues are its projection.** Every queue event of a command
 (:mod:`edqueue.rules.events`) is written to the store's log as a journal record
 (:mod:`edqueue.journal`) in the same transaction as the application it changes. At
-construction, and after any command that fails, the queues and the desk are rebuilt from the
-store alone (:func:`edqueue.journal.catch_up`): O(N + E) plus the replayed commands.
+construction the queues start from the newest snapshot the store keeps
+(:mod:`edqueue.service.snapshot`) and replay only the records after it, or replay the whole
+log when there is none; later calls apply only the records other processes wrote since.
+
+A command runs inside :meth:`ReferralDesk.atomic`: when it is refused (bad input found
+halfway) or its write is (another process wrote first, the store is down), the desk is put
+back as it was and nothing is rebuilt (issue 17: "a refused command never triggers a
+rebuild").
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -21,10 +26,12 @@ import attrs
 from edqueue.errors import EdqueueError, PortError, StorageError
 from edqueue.journal import Unapplied, catch_up, to_record
 from edqueue.models import Application
-from edqueue.ports import EventRecord
+from edqueue.ports import EventRecord, SnapshotStore
 from edqueue.rules import QueueBook, ReferralDesk
+from edqueue.rules._state import capture, restore
 from edqueue.rules.events import ApplicationSubmitted, QueueEvent
 from edqueue.service.config import LocalityConfig, Store
+from edqueue.service.snapshot import Snapshot, decode, encode
 
 __all__ = ["DECISIONS", "Projection"]
 
@@ -48,18 +55,90 @@ class Projection:
         """Records of the log the queues could not apply (each reported once, logged as a
         warning to the ``edqueue`` logger); the service keeps serving without them."""
         self._seen = 0  # the last record of the log the desk has taken in
-        self._desk = self._rebuild()
+        self.started_from = 0
+        """The log position the last start took the queues from: a snapshot's, or 0."""
+        self._desk = self._start()
         self._stale = False
+        after = self._config.snapshot_after
+        if after is not None and self._seen - self.started_from >= after:
+            self._save_quietly()
 
-    def _rebuild(self) -> ReferralDesk:
-        """The desk rebuilt from the store alone (:func:`edqueue.journal.rebuild_desk`)."""
-        config = self._config
-        book = QueueBook(config.organizations, ordering=config.queue_ordering(self._now()))
-        desk = ReferralDesk(book, policy=config.policy, calendar=config.calendar)
+    def _start(self) -> ReferralDesk:
+        """The desk from the newest snapshot the store keeps and the records after it, or
+        from the whole log (:func:`edqueue.journal.catch_up`)."""
+        started = self._from_snapshot()
+        if started is None:
+            config = self._config
+            book = QueueBook(config.organizations, ordering=config.queue_ordering(self._now()))
+            desk, after = ReferralDesk(book, policy=config.policy, calendar=config.calendar), 0
+        else:
+            desk, after = started
         unapplied: list[Unapplied] = []
-        self._seen = catch_up(desk, self._store, unapplied=unapplied)
+        self._seen = catch_up(desk, self._store, after=after, unapplied=unapplied)
+        self.started_from = after
         self._report(unapplied)
         return desk
+
+    def _from_snapshot(self) -> tuple[ReferralDesk, int] | None:
+        """The desk the store's snapshot gives, with the sequence it covers; ``None`` when
+        the store keeps none, or none this service can use (it is then ignored, with a
+        warning: the whole log is replayed)."""
+        store = self._store
+        if not isinstance(store, SnapshotStore):
+            return None
+        try:
+            kept = store.load_snapshot(self._config.locality)
+            if kept is None:
+                return None
+            snapshot = decode(kept[1])
+            if snapshot.sequence != kept[0] or not self._covers(snapshot):
+                raise StorageError("storage.corrupt", "the snapshot is not of this log")
+            config = self._config
+            desk = restore(
+                snapshot.state,
+                (s.application for s in store.all()),
+                ordering=config.queue_ordering(self._now()),
+                policy=config.policy,
+                calendar=config.calendar,
+            )
+        except (EdqueueError, KeyError) as error:
+            why = error.code if isinstance(error, EdqueueError) else "storage.unknown"
+            _LOG.warning("the snapshot of the queues is not used (%s); replaying the log", why)
+            return None
+        return desk, snapshot.sequence
+
+    def _covers(self, snapshot: Snapshot) -> bool:
+        """Whether the log's record at the snapshot's sequence is the one it covered (same
+        digest in the hash chain): a snapshot of another log, or of a log restored from an
+        older backup, is not used."""
+        if snapshot.sequence == 0:
+            return True
+        records = self._store.events(snapshot.sequence - 1)
+        return bool(records) and records[0].digest == snapshot.digest
+
+    def save_snapshot(self) -> int | None:
+        """Save a snapshot of the queues as the log stands now, if the store keeps
+        snapshots; return the sequence it covers (``None``: the store keeps none). O(N)."""
+        store = self._store
+        if not isinstance(store, SnapshotStore):
+            return None
+        desk = self.fresh()
+        sequence = self._seen
+        digest = ""
+        if sequence:
+            records = self._store.events(sequence - 1)
+            digest = records[0].digest if records else ""
+        data = encode(Snapshot(sequence, digest, capture(desk)))
+        store.save_snapshot(self._config.locality, sequence, data)
+        return sequence
+
+    def _save_quietly(self) -> None:
+        """:meth:`save_snapshot`, logging a failure instead of raising it: the service
+        serves without a snapshot (the next start replays more)."""
+        try:
+            self.save_snapshot()
+        except EdqueueError as error:
+            _LOG.warning("the snapshot of the queues was not saved: [%s]", error.code)
 
     def _report(self, unapplied: list[Unapplied]) -> None:
         known = {u.sequence for u in self.unapplied}
@@ -75,10 +154,11 @@ class Projection:
                 )
 
     def fresh(self) -> ReferralDesk:
-        """The desk as the log stands now: rebuilt if a failed command left it unsure, else
-        caught up with what other processes wrote since (O(records since))."""
+        """The desk as the log stands now: caught up with what other processes wrote
+        since (O(records since)); started again (:meth:`_start`) only after a failure
+        that was no :class:`~edqueue.errors.EdqueueError` left it unsure."""
         if self._stale:
-            self._desk = self._rebuild()
+            self._desk = self._start()
             self._stale = False
         else:
             unapplied: list[Unapplied] = []
@@ -99,40 +179,43 @@ class Projection:
         actor: str,
         submitted: Application | None = None,
     ) -> tuple[_T, list[EventRecord]]:
-        """Run ``command`` on the desk, then ``write`` its events as journal records (one
-        transaction), given the log head the desk has taken in: the write passes it to the
-        store as ``log_head``, so it is made only if no other process wrote meanwhile.
+        """Run ``command`` on the desk (:attr:`held`), then ``write`` its events as journal
+        records (one transaction), given the log head the desk has taken in: the write
+        passes it to the store as ``log_head``, so it is made only if no other process
+        wrote meanwhile. Both run inside :meth:`ReferralDesk.atomic`.
 
-        If another process did (``storage.conflict``), the command was decided on a stale
-        view: nothing was written, the desk catches up and the command is decided again, up
-        to :data:`DECISIONS` times in all, then the conflict goes to the caller. If the
-        command or the write raises anything else, the desk is rebuilt from the store before
-        the error goes on, so the queues never hold what the store does not."""
+        If another process did write (``storage.conflict``), the command was decided on a
+        stale view: nothing was written, the desk is put back, catches up and the command
+        is decided again, up to :data:`DECISIONS` times in all, then the conflict goes to
+        the caller. If the command or the write raises anything else, the desk is put back
+        before the error goes on, so the queues never hold what the store does not (a
+        write whose commit reached the store though the store said it failed comes back
+        with the next catch-up). A failure that is no
+        :class:`~edqueue.errors.EdqueueError` (a bug) makes the next call start again
+        from the snapshot and the log."""
         for attempt in range(1, DECISIONS + 1):
+            desk = self.fresh()
+            head = self._seen
             try:
-                self.fresh()
-                head = self._seen
-                events = command()
-                records = [
-                    to_record(
-                        e,
-                        actor=actor,
-                        application=submitted if isinstance(e, ApplicationSubmitted) else None,
-                    )
-                    for e in events
-                ]
-                result = write(records, head)
+                with desk.atomic():
+                    events = command()
+                    records = [
+                        to_record(
+                            e,
+                            actor=actor,
+                            application=submitted if isinstance(e, ApplicationSubmitted) else None,
+                        )
+                        for e in events
+                    ]
+                    result = write(records, head)
             except StorageError as error:
-                self._stale = True
                 if error.code == "storage.conflict" and attempt < DECISIONS:
                     continue  # decided on a stale view: catch up, decide again
-                with contextlib.suppress(EdqueueError):
-                    self.fresh()
+                raise
+            except EdqueueError:
                 raise
             except BaseException:
                 self._stale = True
-                with contextlib.suppress(EdqueueError):
-                    self.fresh()  # a store that is down now is read again at the next call
                 raise
             # the store wrote our records right after ``head`` (it checked ``log_head`` in the
             # same transaction): the desk, which holds them, has taken the log in up to there

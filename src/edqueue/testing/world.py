@@ -75,9 +75,12 @@ class MemoryPorts:
         authority: str = "Руководителю управления образования г.Шахтинск",
         locality: str = "г.Шахтинск",
         policy: Policy = KAZAKHSTAN_POLICY,
+        snapshot_after: int | None = 10_000,
     ) -> ApplicationService:
         """An :class:`~edqueue.service.ApplicationService` over these ports and the given
-        stores; by default the seed's organizations and addressee (Shakhtinsk). Attempts
+        stores; by default the seed's organizations and addressee (Shakhtinsk), and a
+        snapshot of the queues after a start that replayed ``snapshot_after`` records
+        (:class:`~edqueue.service.LocalityConfig`). Attempts
         are counted in ``store`` when it can (SQLite), else in :attr:`attempts`."""
         ports = Ports(
             identity=self.identity,
@@ -97,6 +100,7 @@ class MemoryPorts:
             authority=authority,
             locality=locality,
             policy=policy,
+            snapshot_after=snapshot_after,
         )
         return ApplicationService(ports, config)
 

@@ -23,6 +23,12 @@ guarantees:
   at most one writes; the other gets ``storage.conflict`` and nothing is written.
 - **Limits hold across processes**: ``take`` counts and records in one transaction under
   an advisory lock per key.
+- **Other processes learn of new records promptly**: every transaction that appends also
+  runs ``pg_notify`` on the log's channel (``edqueue_log`` in the schema ``public``, see
+  :mod:`edqueue.adapters.postgres._listen`) with the new head's sequence, delivered at
+  commit only; :meth:`PostgresStore.wait_for_events` waits for it on a connection of its
+  own, with the log as the truth, polling as the fallback and reconnection after a
+  dropped connection.
 - **Waits are bounded**: every connection has ``lock_timeout`` (``timeout``) and
   ``statement_timeout``; a wait past them is ``PortError("port.timeout")``, a server that
   cannot be reached or a dropped connection ``PortError("port.failed")``. Messages name the
@@ -47,18 +53,22 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "pip install 'edqueue[postgres]'"
     ) from error
 
-from collections.abc import Iterable, Iterator, Sequence
+import math
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 
 from edqueue.adapters.postgres._connection import (
     Connection,
     Pool,
     _configurer,
+    _one,
     _port_error,
     _session_settings,
 )
 from edqueue.adapters.postgres._counters import _Attempts, _Numbers
 from edqueue.adapters.postgres._drafts import _Drafts
+from edqueue.adapters.postgres._listen import CHANNEL, LogListener, log_channel
 from edqueue.adapters.postgres._rows import (
     _decode_event,
     _insert_events,
@@ -74,7 +84,8 @@ from edqueue.adapters.postgres._schema import (
     _readable,
     upgrade,
 )
-from edqueue.adapters.sqlite._rows import _application, _event_row, _json
+from edqueue.adapters.postgres._snapshots import _Snapshots
+from edqueue.adapters.sqlite._rows import _application, _event_row, _EventRow, _json
 from edqueue.adapters.sqlite._schema import _NUMBER_COUNTER, FIRST_NUMBER
 from edqueue.errors import StorageError
 from edqueue.models import Application, Iin
@@ -88,14 +99,23 @@ from edqueue.ports import (
 )
 from edqueue.schemas import dump_application
 
-__all__ = ["FIRST_NUMBER", "MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "upgrade"]
+__all__ = [
+    "CHANNEL",
+    "FIRST_NUMBER",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "LogListener",
+    "PostgresStore",
+    "log_channel",
+    "upgrade",
+]
 
 _COLUMNS = "SELECT number, version, body FROM applications "
 
 
 # The mixins in reverse: the API page lists inherited methods from the last base first, so
 # they read DraftStore, AttemptCounter, NumberSequence (the docstring's order).
-class PostgresStore(_Numbers, _Attempts, _Drafts):
+class PostgresStore(_Numbers, _Attempts, _Drafts, _Snapshots):
     """Applications, events, drafts, attempts and application numbers in one PostgreSQL
     database, shared by any number of objects and processes.
 
@@ -112,7 +132,9 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
     the host's own settings bound the reads. ``migrate`` applies the pending schema steps
     at open (else a database not at :data:`SCHEMA_VERSION` is refused with
     ``storage.corrupt``); ``first_number`` starts the number counter of a new database (an
-    existing counter is kept: numbers are never given twice).
+    existing counter is kept: numbers are never given twice). ``poll_interval`` (seconds)
+    is how often :meth:`wait_for_events` reads the log's head when no notification comes:
+    the fallback when one is lost.
 
     Complexities: ``n`` applications, ``k`` rows in an answer, ``e`` events written; every
     write is also one commit, and appends to the log take their turns (see the module).
@@ -132,6 +154,7 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
         migrate: bool = True,
         first_number: int = FIRST_NUMBER,
         pool_size: int = 4,
+        poll_interval: float = 5.0,
     ) -> None:
         if isinstance(first_number, bool) or not isinstance(first_number, int) or first_number < 1:
             raise ValueError("first_number must be a positive int, e.g. 1292583")
@@ -141,16 +164,23 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
             raise ValueError("pool_size must be a positive int")
         if not timeout > 0 or (statement_timeout is not None and not statement_timeout > 0):
             raise ValueError("timeout and statement_timeout must be positive seconds")
+        if not (poll_interval > 0 and math.isfinite(poll_interval)):
+            raise ValueError("poll_interval must be positive seconds, e.g. 5")
         self._first_number = first_number
         self._owned = pool is None
         settings = _session_settings(timeout, statement_timeout)
         self._local_timeouts = None if pool is None else settings
+        self._settings = settings
+        self._poll_interval = poll_interval
+        self._listener: LogListener | None = None
+        self._listener_lock = threading.Lock()
         self._pool = pool if pool is not None else _own_pool(str(dsn), settings, timeout, pool_size)
         try:
-            self._write(lambda c: _open_schema(c, migrate, first_number))
+            self._schema = self._write(lambda c: _open_schema(c, migrate, first_number))
         except BaseException:
             self.close()
             raise
+        self._channel = log_channel(self._schema)
 
     def __repr__(self) -> str:  # never the DSN: it may hold a password
         return f"PostgresStore({'open' if self._pool is not None else 'closed'})"
@@ -167,8 +197,12 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
         self.close()
 
     def close(self) -> None:
-        """Close the store's own pool (idempotent; a host's pool stays open); later
-        commands raise ``ValueError``."""
+        """Close the listening connection of :meth:`wait_for_events` and the store's own
+        pool (idempotent; a host's pool stays open); later commands raise ``ValueError``."""
+        with self._listener_lock:
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
         pool, self._pool = self._pool, None
         if pool is not None and self._owned:
             pool.close()
@@ -242,7 +276,7 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
             )
             if inserted.rowcount != 1:
                 raise _duplicate(connection, number, key)
-            return _insert_events(connection, events, rows, log_head)
+            return _notify(connection, self._channel, events, rows, log_head)
 
         self._write(write)
         return StoredApplication(application, 1)
@@ -279,7 +313,7 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
                 ).fetchone():
                     raise version_moved(number, expected_version)
                 raise not_stored(number)
-            return _insert_events(connection, events, rows, log_head)
+            return _notify(connection, self._channel, events, rows, log_head)
 
         self._write(write)
         return StoredApplication(application, expected_version + 1)
@@ -332,7 +366,57 @@ class PostgresStore(_Numbers, _Attempts, _Drafts):
         rows = [_event_row(e) for e in records]
         if not records and log_head is None:
             return []
-        return self._write(lambda c: _insert_events(c, records, rows, log_head))
+        return self._write(lambda c: _notify(c, self._channel, records, rows, log_head))
+
+    def wait_for_events(self, after: int, timeout: float) -> int:
+        """The sequence of the log's last record as soon as it is greater than ``after``
+        (another process, or this one, appended); the head as it stands once ``timeout``
+        seconds pass without one (``EventWaiter``, :mod:`edqueue.ports`). A worker loop
+        calls it with the last sequence it has taken in, then catches up.
+
+        It listens on a connection of its own (opened at the first call, closed by
+        :meth:`close`), reads the head once listening (nothing committed since the
+        caller's read is missed), again at each notification and every ``poll_interval``
+        seconds (the fallback when one is lost), and after a dropped connection,
+        reconnecting with pauses of 0.05 s doubling up to 2 s
+        (:class:`~edqueue.adapters.postgres._listen.LogListener`). Raises ``PortError``
+        when the server cannot be read before ``timeout`` passes.
+        """
+        return self._listening().wait(after, timeout)
+
+    def _listening(self) -> LogListener:
+        """The store's listener, made at the first wait."""
+        pool = self._open()
+        with self._listener_lock:
+            if self._listener is None:
+                self._listener = LogListener(
+                    _connector(pool),
+                    self._schema,
+                    self._settings,
+                    self._head,
+                    poll_interval=self._poll_interval,
+                )
+            return self._listener
+
+    def _head(self) -> int:
+        """The sequence of the log's last record (0: none), read through the pool."""
+        return int(self._read("SELECT sequence FROM event_log_head WHERE only_row", ())[0][0])
+
+
+def _notify(
+    connection: Connection,
+    channel: str,
+    events: Sequence[EventRecord],
+    rows: Sequence[_EventRow],
+    log_head: int | None,
+) -> list[EventRecord]:
+    """Append the events (:func:`_insert_events`), then notify the log's channel with the
+    new head's sequence: in the caller's transaction, so the notification leaves at commit
+    and never for a write rolled back."""
+    written = _insert_events(connection, events, rows, log_head)
+    if written:
+        connection.execute("SELECT pg_notify(%s, %s)", (channel, str(written[-1].sequence)))
+    return written
 
 
 def _duplicate(connection: Connection, number: str, key: str | None) -> StorageError:
@@ -345,8 +429,9 @@ def _duplicate(connection: Connection, number: str, key: str | None) -> StorageE
     return key_used(used[0] if used else None)
 
 
-def _open_schema(connection: Connection, migrate: bool, first_number: int) -> None:
-    """At open: migrate (or check the version), then make sure the number counter exists."""
+def _open_schema(connection: Connection, migrate: bool, first_number: int) -> str:
+    """At open: migrate (or check the version), then make sure the number counter exists;
+    the schema the tables are in (``current_schema()``)."""
     if migrate:
         _migrate(connection)
     else:
@@ -355,6 +440,24 @@ def _open_schema(connection: Connection, migrate: bool, first_number: int) -> No
         "INSERT INTO counters (name, next) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
         (_NUMBER_COUNTER, first_number),
     )
+    return str(_one(connection.execute("SELECT current_schema()").fetchone())[0])
+
+
+def _connector(pool: Pool) -> Callable[[], Connection]:
+    """How the listener opens its own connection: to the pool's server and database, with
+    the pool's connection arguments, in autocommit, named ``edqueue-listener`` (so
+    ``pg_stat_activity`` shows it), and a connection timeout (libpq's default waits
+    without end)."""
+    conninfo, kwargs = pool.conninfo, pool.kwargs
+
+    def connect() -> Connection:
+        info = conninfo() if callable(conninfo) else conninfo
+        arguments = dict(kwargs() if callable(kwargs) else kwargs or {})
+        arguments.setdefault("connect_timeout", 10)
+        arguments.update(autocommit=True, application_name="edqueue-listener")
+        return psycopg.Connection.connect(str(info or ""), **arguments)
+
+    return connect
 
 
 def _own_pool(dsn: str, settings: tuple[str, str], timeout: float, size: int) -> Pool:

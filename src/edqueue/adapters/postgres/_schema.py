@@ -81,7 +81,17 @@ _VERSION_1: Final = (
     "CREATE TABLE counters (name text PRIMARY KEY, next bigint NOT NULL)",
 )
 
-MIGRATIONS: Final[tuple[tuple[int, tuple[str, ...]], ...]] = ((1, _VERSION_1),)
+_VERSION_2: Final = (
+    # One snapshot of the queues per name (a locality): the service's compressed JSON,
+    # without personal data, and the sequence of the last log record it covers.
+    """CREATE TABLE snapshots (
+        name text PRIMARY KEY,
+        sequence bigint NOT NULL CHECK (sequence >= 0),
+        data bytea NOT NULL
+    )""",
+)
+
+MIGRATIONS: Final[tuple[tuple[int, tuple[str, ...]], ...]] = ((1, _VERSION_1), (2, _VERSION_2))
 """The steps, in order: ``(version, statements)``; a step is never edited once released
 (a later change is a new step)."""
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from types import TracebackType
@@ -48,6 +49,7 @@ from edqueue.adapters.sqlite._rows import _EventRow as _EventRow
 from edqueue.adapters.sqlite._rows import _insert_events as _insert_events
 from edqueue.adapters.sqlite._schema import _SCHEMA as _SCHEMA
 from edqueue.adapters.sqlite._schema import FIRST_NUMBER, SCHEMA_VERSION, _create_schema
+from edqueue.adapters.sqlite._snapshots import _Snapshots
 from edqueue.models import Application, Iin
 from edqueue.ports import (
     EventRecord,
@@ -64,7 +66,7 @@ __all__ = ["FIRST_NUMBER", "SCHEMA_VERSION", "SqliteStore"]
 
 # The mixins in reverse: the API page lists inherited methods from the last base first, so
 # they read DraftStore, AttemptCounter, NumberSequence (the docstring's order).
-class SqliteStore(_Numbers, _Attempts, _Drafts):
+class SqliteStore(_Numbers, _Attempts, _Drafts, _Snapshots):
     """Applications, events, drafts, attempts and application numbers in one SQLite file.
 
     ``path`` is the database file (created with its tables on first open; ``":memory:"``
@@ -316,3 +318,19 @@ class SqliteStore(_Numbers, _Attempts, _Drafts):
             return _insert_events(connection, records, rows)
 
         return self._write(write)
+
+    def wait_for_events(self, after: int, timeout: float, *, poll_interval: float = 0.05) -> int:
+        """The sequence of the log's last record as soon as it is greater than ``after``;
+        the head as it stands once ``timeout`` seconds pass without one (``EventWaiter``,
+        :mod:`edqueue.ports`): the same worker loop runs over every store.
+
+        SQLite tells no other process of a commit, so this reads the head every
+        ``poll_interval`` seconds (one look-up of the largest sequence, O(log total)) and
+        sleeps between the reads; a new record is seen within ``poll_interval``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            head = int(self._read("SELECT COALESCE(MAX(sequence), 0) FROM events", ())[0][0])
+            remaining = deadline - time.monotonic()
+            if head > after or remaining <= 0:
+                return head
+            time.sleep(min(poll_interval, remaining))

@@ -10,7 +10,7 @@ from edqueue.adapters.sqlite._rows import _event
 from edqueue.audit import GENESIS, seal
 from edqueue.errors import StorageError
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The version of the tables below, kept in ``PRAGMA user_version``."""
 
 FIRST_NUMBER: Final = 1292583
@@ -67,6 +67,16 @@ _TO_VERSION_3: Final = (
     "CREATE INDEX attempts_by_token ON attempts (token)",
 )
 
+_TO_VERSION_4: Final = (
+    # One snapshot of the queues per name (a locality): the service's compressed JSON,
+    # without personal data, and the sequence of the last log record it covers.
+    """CREATE TABLE snapshots (
+        name TEXT PRIMARY KEY,
+        sequence INTEGER NOT NULL CHECK (sequence >= 0),
+        data BLOB NOT NULL
+    )""",
+)
+
 _NUMBER_COUNTER: Final = "application_number"
 
 
@@ -98,6 +108,10 @@ def _create_schema(connection: sqlite3.Connection, first_number: int) -> None:
         for statement in _TO_VERSION_3:
             connection.execute(statement)
         version = 3
+    if version == 3:  # before snapshots of the queues
+        for statement in _TO_VERSION_4:
+            connection.execute(statement)
+        version = 4
     if version != SCHEMA_VERSION:
         raise StorageError(
             "storage.corrupt",
