@@ -4,7 +4,6 @@ snapshot it cannot trust; a refused command puts the desk back instead of rebuil
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import zlib
 from datetime import timedelta
@@ -177,28 +176,6 @@ def test_a_start_that_replayed_many_records_saves_a_snapshot(tmp_path: Path) -> 
         assert kept is not None
         assert kept[0] == len(store.events())
         assert restarted(ports, store, snapshot_after=5).started_from == kept[0]
-
-
-@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
-def test_a_snapshot_never_replaces_one_that_covers_more(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    store: Any
-    if kind == "memory":
-        store = MemoryRepository()
-    elif kind == "sqlite":
-        store = SqliteStore(tmp_path / "q.sqlite")
-    else:
-        store = PostgresStore(request.getfixturevalue("postgres_dsn"), migrate=True)
-    with contextlib.ExitStack() as stack:
-        if not isinstance(store, MemoryRepository):
-            stack.callback(store.close)
-        assert store.save_snapshot("x", 10, b"ten")
-        assert not store.save_snapshot("x", 9, b"nine")
-        assert not store.save_snapshot("x", 10, b"ten again")
-        assert store.load_snapshot("x") == (10, b"ten")
-        assert store.save_snapshot("x", 11, b"eleven")
-        assert store.load_snapshot("x") == (11, b"eleven")
 
 
 # --- a refused command never triggers a rebuild ------------------------------------------------

@@ -41,6 +41,7 @@ from edqueue.testing.contracts import (
     DraftStoreContract,
     NumberSequenceContract,
     RepositoryContract,
+    SnapshotStoreContract,
     event,
 )
 from tests.postgres_server import fresh_schema
@@ -60,6 +61,16 @@ class TestMemoryRepository(RepositoryContract):
 class TestSqliteRepository(RepositoryContract):
     def make(self, directory: Path) -> SqliteStore:
         return SqliteStore(directory / "edqueue.sqlite3")
+
+
+class TestMemorySnapshots(SnapshotStoreContract):
+    def make(self, directory: Path) -> MemoryRepository:
+        return MemoryRepository()
+
+
+class TestSqliteSnapshots(SnapshotStoreContract):
+    def make(self, directory: Path) -> SqliteStore:
+        return SqliteStore(directory / "snapshots.sqlite")
 
 
 class TestMemoryDrafts(DraftStoreContract):
@@ -639,4 +650,8 @@ class TestPostgresAttempts(_OnPostgres, AttemptCounterContract):
 
 
 class TestPostgresNumbers(_OnPostgres, NumberSequenceContract):
+    pass
+
+
+class TestPostgresSnapshots(_OnPostgres, SnapshotStoreContract):
     pass

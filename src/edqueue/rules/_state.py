@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import NamedTuple
 
 import attrs
 
@@ -35,9 +36,9 @@ from edqueue.rules.referrals import ReferralDesk
 __all__ = ["DeskState", "QueueState", "capture", "restore"]
 
 
-@attrs.frozen
-class QueueState:
-    """What the log changes of an application after its submission."""
+class QueueState(NamedTuple):
+    """What the log changes of an application after its submission (a named tuple: a
+    national snapshot makes a million of them)."""
 
     choices: tuple[Choice, ...]
     benefit: BenefitClaim | None

@@ -57,6 +57,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
+from typing import Any
 
 from edqueue.adapters.postgres._connection import (
     Connection,
@@ -240,7 +241,8 @@ class PostgresStore(_Numbers, _Attempts, _Drafts, _Snapshots):
         """Every application in numeric order of number, read at the call and decoded as
         the iterator advances. O(n)."""
         rows = self._read(_COLUMNS + "ORDER BY length(number), number", ())
-        return (_application(row) for row in rows)
+        made: dict[Any, Any] = {}  # shared records of this read only (see _application)
+        return (_application(row, made) for row in rows)
 
     def add(
         self,

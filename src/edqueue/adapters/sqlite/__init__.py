@@ -40,6 +40,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from types import TracebackType
+from typing import Any
 
 from edqueue.adapters.sqlite._connection import _port_error
 from edqueue.adapters.sqlite._counters import _Attempts, _Numbers
@@ -180,7 +181,8 @@ class SqliteStore(_Numbers, _Attempts, _Drafts, _Snapshots):
         rows = self._read(
             "SELECT number, version, body FROM applications ORDER BY length(number), number", ()
         )
-        return (_application(row) for row in rows)
+        made: dict[Any, Any] = {}  # shared records of this read only (see _application)
+        return (_application(row, made) for row in rows)
 
     def add(
         self,

@@ -15,7 +15,7 @@ from edqueue.audit import GENESIS, seal
 from edqueue.errors import EdqueueError, StorageError
 from edqueue.models import Application, require_aware
 from edqueue.ports import EventRecord, StoredApplication, log_moved
-from edqueue.schemas import load_application
+from edqueue.schemas import load_application, read_application
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
@@ -26,11 +26,19 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
-def _application(row: tuple[Any, ...]) -> StoredApplication:
-    """Decode an application row; ``storage.corrupt`` if it is damaged."""
+def _application(row: tuple[Any, ...], made: dict[Any, Any] | None = None) -> StoredApplication:
+    """Decode an application row; ``storage.corrupt`` if it is damaged.
+
+    With ``made`` (a dict one read of many rows keeps, and drops with it), the row's JSON
+    text is read by :func:`edqueue.schemas.read_application`: the same record and the same
+    checks, with a family's phone number and the names met again shared instead of checked
+    again (what a start over a national store reads)."""
     number, version, body = row
     try:
-        application = load_application(json.loads(body))
+        if made is None:
+            application = load_application(json.loads(body))
+        else:
+            application = read_application(body, made)
     except _DECODING_ERRORS:
         application = None
     if (

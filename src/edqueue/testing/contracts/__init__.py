@@ -6,7 +6,8 @@ Each suite is an abstract class of pytest tests for one port of :mod:`edqueue.po
   ``store`` the service takes), with ``forget``;
 - :class:`DraftStoreContract`: ``DraftStore``;
 - :class:`AttemptCounterContract`: ``AttemptCounter``;
-- :class:`NumberSequenceContract`: ``NumberSequence``.
+- :class:`NumberSequenceContract`: ``NumberSequence``;
+- :class:`SnapshotStoreContract`: ``SnapshotStore`` (snapshots of the queues).
 
 Subclass one in a ``Test...`` class of your test suite and implement ``make(directory)``,
 which returns a new, empty store (its files, if any, in ``directory``); pytest then runs
@@ -38,6 +39,7 @@ pytest.register_assert_rewrite(
     "edqueue.testing.contracts._numbers",
     "edqueue.testing.contracts._repository",
     "edqueue.testing.contracts._repository_model",
+    "edqueue.testing.contracts._snapshots",
 )
 
 from edqueue.testing.contracts._attempts import AttemptCounterContract  # noqa: E402
@@ -45,6 +47,7 @@ from edqueue.testing.contracts._common import event  # noqa: E402
 from edqueue.testing.contracts._drafts import DraftStoreContract  # noqa: E402
 from edqueue.testing.contracts._numbers import NumberSequenceContract  # noqa: E402
 from edqueue.testing.contracts._repository import Repository, RepositoryContract  # noqa: E402
+from edqueue.testing.contracts._snapshots import SnapshotStoreContract  # noqa: E402
 
 __all__ = [
     "AttemptCounterContract",
@@ -52,5 +55,6 @@ __all__ = [
     "NumberSequenceContract",
     "Repository",
     "RepositoryContract",
+    "SnapshotStoreContract",
     "event",
 ]
