@@ -4,7 +4,8 @@
     python -m benchmarks.run --only build,position
     BENCH_SCALE=0.1 python -m benchmarks.run      # a tenth of the national instance
 
-Rows: ``build``, ``position``, ``event``, ``allocate``, ``matching``, ``rank``, ``memory``.
+Rows: ``build``, ``position``, ``event``, ``allocate``, ``matching``, ``rank``, ``memory``,
+``stores`` (the durable stores: benchmarks/stores.py, with its own knobs).
 Environment knobs (defaults in brackets): ``BENCH_SCALE`` [1.0] scales applications
 (1,000,000), organizations (10,000), free places (100,000) and, below 0.1, the matching
 instance (10,000 / 1,000 groups); ``BENCH_RANK_LINES`` [``all``, or a number] lines given
@@ -52,9 +53,10 @@ from edqueue.rules import QueueBook, QueueId
 from edqueue.rules.allocation import AllocationProblem
 from edqueue.rules.ordering import StandardOrdering, sort_function
 
-ROWS = ("build", "position", "event", "allocate", "matching", "rank", "memory")
-# The rows that need no national instance in memory first.
-RUN_ORDER = ("matching", "rank", "build", "position", "allocate", "event", "memory")
+ROWS = ("build", "position", "event", "allocate", "matching", "rank", "memory", "stores")
+# The rows that need no national instance in memory first (stores takes it when it is made,
+# and fails early when PostgreSQL is missing).
+RUN_ORDER = ("stores", "matching", "rank", "build", "position", "allocate", "event", "memory")
 
 ORDERING = StandardOrdering()
 _ORDERING_KEY = sort_function(ORDERING)
@@ -742,6 +744,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif name == "rank":
             assert files is not None  # noqa: S101 - made above when rank is chosen
             results[name] = row_rank(settings, files)
+        elif name == "stores":
+            from benchmarks.stores import row_stores  # starts PostgreSQL: only when chosen
+
+            results[name] = row_stores(settings, data)
         else:
             assert data is not None  # noqa: S101 - loaded above for these rows
             results[name] = ROW_FUNCTIONS[name](data)

@@ -56,13 +56,17 @@ def find_binaries(root: Path = Path("/usr/lib/postgresql")) -> Path | None:
 
 
 class PostgresServer:
-    """A running throwaway server: its directory, its socket and the DSNs to reach it."""
+    """A running throwaway server: its directory, its socket and the DSNs to reach it.
 
-    def __init__(self, binaries: Path, directory: Path) -> None:
+    ``settings`` are more lines for ``postgresql.conf``, written after the fixture's own (a
+    later line wins): the benchmarks (``benchmarks/stores.py``) turn ``fsync`` back on."""
+
+    def __init__(self, binaries: Path, directory: Path, settings: Sequence[str] = ()) -> None:
         self.binaries = binaries
         self.directory = directory
         self.data = directory / "data"
         self.log = directory / "server.log"
+        self.settings = tuple(settings)
         self._as_postgres = os.geteuid() == 0
         self.databases: list[str] = []
 
@@ -113,6 +117,7 @@ class PostgresServer:
             "synchronous_commit = off",
             "full_page_writes = off",
             "max_connections = 200",
+            *self.settings,
         )
         with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("\n# the test fixture (tests/postgres_server.py)\n")
@@ -123,6 +128,32 @@ class PostgresServer:
         """Stop the server (``-m fast``: connections are closed, nothing waits for them)."""
         if (self.data / "postmaster.pid").exists():
             self.run("pg_ctl", "stop", "--pgdata", str(self.data), "-m", "fast", "-w")
+
+    def crash(self) -> None:
+        """Stop the server as a crash would (``pg_ctl stop -m immediate``: every process
+        quits at once, no checkpoint; the next start replays the write-ahead log). Call
+        :meth:`restart` afterwards (in a ``finally``): the session's other tests need it."""
+        self.run("pg_ctl", "stop", "--pgdata", str(self.data), "-m", "immediate", "-w")
+
+    def restart(self) -> None:
+        """Start the stopped server again on the same data (after :meth:`crash`); wait
+        until it accepts connections. Nothing to do if it runs."""
+        if not self.running():
+            self.run("pg_ctl", "start", "--pgdata", str(self.data), "--log", str(self.log), "-w")
+
+    def running(self) -> bool:
+        """Whether the server is up (``pg_ctl status``)."""
+        command: list[str] = [str(self.binaries / "pg_ctl"), "status", "--pgdata", str(self.data)]
+        if self._as_postgres:
+            command = [
+                shutil.which("runuser") or "/usr/sbin/runuser",
+                "-u",
+                "postgres",
+                "--",
+                *command,
+            ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        return done.returncode == 0
 
     def execute(self, statement: str, database: str = "postgres") -> None:
         """Run one statement outside a transaction (``CREATE DATABASE`` needs that)."""

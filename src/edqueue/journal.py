@@ -164,15 +164,19 @@ def from_record(record: EventRecord) -> QueueEvent:
         raise _unreadable(record, "its data is damaged") from None
 
 
-def submitted_application(record: EventRecord, stored: Application) -> Application:
+def submitted_application(
+    record: EventRecord, stored: Application, event: QueueEvent | None = None
+) -> Application:
     """``stored`` (the repository's current version, with its personal data) rewound to
     its queue state at submission, as the ``application_submitted`` ``record`` tells it:
     choices, benefit claim and status. O(c).
 
-    Raises ``journal.unreadable`` when the record carries no submission state (it was
-    written by :func:`to_record` without the application).
+    ``event``: the record already read by :func:`from_record`, when the caller has it (a
+    replay reads each record once). Raises ``journal.unreadable`` when the record carries
+    no submission state (it was written by :func:`to_record` without the application).
     """
-    event = from_record(record)
+    if event is None:
+        event = from_record(record)
     data = record.data
     if not isinstance(event, ApplicationSubmitted) or "application_status" not in data:
         raise _unreadable(record, "it does not carry the application's state at submission")
@@ -270,7 +274,7 @@ def catch_up(
         try:
             event = from_record(record)
             if isinstance(event, ApplicationSubmitted):
-                submitted[event.number] = _submitted(store, snapshot, record)
+                submitted[event.number] = _submitted(store, snapshot, record, event)
         except EdqueueError as error:
             fault(record, error)
             continue
@@ -293,7 +297,10 @@ def catch_up(
 
 
 def _submitted(
-    store: JournalSource, snapshot: Mapping[str, Application], record: EventRecord
+    store: JournalSource,
+    snapshot: Mapping[str, Application],
+    record: EventRecord,
+    event: ApplicationSubmitted,
 ) -> Application:
     """The application the submission ``record`` names, as stored, rewound to its state at
     submission; ``storage.corrupt`` when the repository does not hold it."""
@@ -308,7 +315,7 @@ def _submitted(
             f"the event log submits application #{number} (record {record.sequence}) "
             "but the repository does not hold it; restore the store from a backup",
         )
-    return submitted_application(record, stored)
+    return submitted_application(record, stored, event)
 
 
 def rebuild_book(

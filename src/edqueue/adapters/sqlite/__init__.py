@@ -39,9 +39,11 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from edqueue.adapters.sqlite import _bulk
 from edqueue.adapters.sqlite._connection import _port_error
 from edqueue.adapters.sqlite._counters import _Attempts, _Numbers
 from edqueue.adapters.sqlite._drafts import _Drafts
@@ -266,6 +268,25 @@ class SqliteStore(_Numbers, _Attempts, _Drafts, _Snapshots):
 
         self._write(write)
         return StoredApplication(application, expected_version + 1)
+
+    def import_applications(
+        self,
+        applications: Iterable[Application],
+        *,
+        actor: str = "import",
+        at: datetime | None = None,
+    ) -> int:
+        """Store many new applications at once, each exactly as ``add(application,
+        [to_record(event, actor=actor, application=application)])`` would (version 1, its
+        ``application_submitted`` record numbered after the log's head and sealed into its
+        hash chain), with executemany in one ``BEGIN IMMEDIATE`` transaction; return how
+        many. The records are dated ``at`` when given, else each application's
+        ``submitted_at``. Nothing is written when one number is stored already or given
+        twice (``storage.duplicate``), or ``at`` is naive (``time.naive``). What a host
+        migrating a region's existing queue into edqueue runs once, before the service
+        starts (see
+        :func:`edqueue.adapters.sqlite._bulk.import_applications`)."""
+        return _bulk.import_applications(self, applications, actor=actor, at=at)
 
     def forget(self, number: str, *, drafts: Iterable[str] = ()) -> bool:
         """Erase an application: its row (the record, the child's IIN, the idempotency key
