@@ -349,6 +349,29 @@ class ApplicationService:
 
     # --- upkeep ---------------------------------------------------------------------------
 
+    def wait_for_changes(self, timeout: float = 30.0) -> int:
+        """Wait until another process writes to the log, or ``timeout`` seconds pass, then
+        take in what it wrote; return how many records that was (0: nothing new). What a
+        worker loop that keeps other views up to date (a notifier, a screen of the queues)
+        calls over and over: over PostgreSQL it wakes at the other process's commit
+        (LISTEN/NOTIFY), over SQLite it polls the log, over a store that cannot wait it
+        returns at once. Any other call catches up by itself; this one only saves waiting
+        for the next one.
+
+        >>> from datetime import datetime
+        >>> from edqueue.models import KAZAKHSTAN
+        >>> from edqueue.adapters.memory_store import MemoryDrafts, MemoryRepository
+        >>> from edqueue.testing.world import seed_ports
+        >>> store = MemoryRepository()
+        >>> ports = seed_ports(datetime(2024, 2, 5, 10, 0, tzinfo=KAZAKHSTAN))
+        >>> first = ports.service(store, MemoryDrafts())
+        >>> second = ports.service(store, MemoryDrafts())
+        >>> _ = first.free_place("shakhtinsk-saltanat", first.book.queue_ids()[0][1])
+        >>> second.wait_for_changes(timeout=1.0)
+        1
+        """
+        return self._core.projection.wait(timeout)
+
     def save_snapshot(self) -> int | None:
         """Save a snapshot of the queues as the log stands now, so that the next start of
         any process over this store replays only the records after it; return the log

@@ -26,7 +26,7 @@ import attrs
 from edqueue.errors import EdqueueError, PortError, StorageError
 from edqueue.journal import Unapplied, catch_up, to_record
 from edqueue.models import Application
-from edqueue.ports import EventRecord, SnapshotStore
+from edqueue.ports import EventRecord, EventWaiter, SnapshotStore
 from edqueue.rules import QueueBook, ReferralDesk
 from edqueue.rules._state import capture, restore
 from edqueue.rules.events import ApplicationSubmitted, QueueEvent
@@ -165,6 +165,20 @@ class Projection:
             self._seen = catch_up(self._desk, self._store, after=self._seen, unapplied=unapplied)
             self._report(unapplied)
         return self._desk
+
+    def wait(self, timeout: float) -> int:
+        """Wait until the log holds a record this desk has not taken in (another process
+        wrote), or ``timeout`` seconds pass, then catch up; return how many records were
+        taken in. The store wakes the wait (:class:`~edqueue.ports.EventWaiter`: PostgreSQL's
+        LISTEN/NOTIFY, with the log as the truth and polling as the fallback); a store
+        that cannot wait is only caught up with, at once."""
+        if self._stale:
+            self.fresh()
+        before = self._seen
+        if isinstance(self._store, EventWaiter):
+            self._store.wait_for_events(before, timeout)
+        self.fresh()
+        return self._seen - before
 
     @property
     def held(self) -> ReferralDesk:
