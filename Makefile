@@ -45,7 +45,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 # The national benchmarks of docs/performance.md: a table of figures next to baselines
-# measured in the same run (under 15 minutes on 2 cores). Knobs: BENCH_SCALE=0.1 for a
+# measured in the same run (under 20 minutes on 2 cores). Knobs: BENCH_SCALE=0.1 for a
 # quick run, BENCH_ARGS="--only build,position", and the others in benchmarks/run.py.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
