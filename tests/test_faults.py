@@ -10,40 +10,55 @@ The issue's three promises, each tested here:
 - a port that raises or times out (identity, consents, registers, documents, the store)
   leaves the application unchanged and says what failed; the command can then be retried;
   notifications that fail are retried from the event log, not lost.
+
+And issue 17's, on one database shared by real processes (the last section): 8 families
+and 2 desks at once; 52 workers killed with SIGKILL while every connection is terminated;
+a server stopped as by a crash and restarted; a lock wait that ends in ``port.timeout``.
+Each leaves a store whose invariants hold (:func:`_check_the_store`).
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import random
+import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
+import psycopg
 import pytest
 
-from edqueue import KAZAKHSTAN, Choice, Consent, EdqueueError, Language
+from edqueue import KAZAKHSTAN, Choice, Consent, EdqueueError, GroupKey, Language
 from edqueue.adapters.memory import MemoryNumbers
 from edqueue.adapters.memory_store import MemoryDrafts, MemoryRepository
+from edqueue.adapters.postgres import PostgresStore
 from edqueue.adapters.sqlite import SqliteStore
 from edqueue.audit import verify_audit_log
 from edqueue.errors import PortError, StorageError
+from edqueue.journal import from_record, rebuild_book
 from edqueue.models import Application, ApplicationStatus
 from edqueue.ports import AccessAnswer, EventRecord, StoredApplication
+from edqueue.rules import QueueBook
+from edqueue.rules.events import PlaceFreed, ReferralClosed, ReferralIssued
 from edqueue.sample import seed_application
 from edqueue.service import ApplicationService
 from edqueue.testing.contracts import event
 from edqueue.testing.world import MemoryPorts, seed_ports
+from tests import test_journal as journal
+from tests import test_many_processes as many
 from tests.faults import kill_writer
+from tests.postgres_server import PostgresServer
 
 # --- a writer killed in the middle of a command --------------------------------------------
 
@@ -565,3 +580,463 @@ def test_failed_notifications_are_retried_from_the_event_log(world: World) -> No
     restarted = make_service(world.ports, world.repository, world.drafts)
     assert restarted.retry_notifications() == 0  # nor by another process reading the log
     assert len(world.ports.notifier.outbox) == 1
+
+
+# --- many processes on one database: load, kills, a crash, a held lock (issue 17) ------------
+#
+# Workers are real processes forked from a server process that has imported edqueue and these
+# tests once (multiprocessing's forkserver), so a new worker starts in milliseconds and holds
+# nothing of the parent's (no connection, no thread). The helpers of
+# tests/test_many_processes.py (stores, services, the family and desk processes) and of
+# tests/test_journal.py (a family's submission) do the work.
+
+_LOAD_SEED = 20240617
+_KILLS_PER_SLOT = 26  # two slots at once: 52 kills
+_FAMILIES_PER_WORKER = 12
+_FIRST_WORKER_FAMILY = 40  # families 0-39 are the load test's and the parent's own
+_GROUP_PLACES = {
+    (organization.id, group.key): group.free_places
+    for organization in many.ORGANIZATIONS
+    for group in organization.groups
+}
+
+
+def _workers() -> Any:
+    """The forkserver context, its server preloading edqueue and this module."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def _check_the_store(place: many.Place, acknowledged: Collection[str]) -> list[EventRecord]:
+    """The invariants of a store many processes wrote to, whatever happened to them: every
+    acknowledged submission stored once, every stored application with exactly one
+    submission record and no submission record without its application (nothing
+    half-written), the log gap-free with its hash chain whole, no referral id twice, no
+    application with two open referrals and no group with more open referrals than places
+    at any point of the log, the strict rebuild passing, and the queues rebuilt from the
+    log equal to those built from the stored applications. Returns the log.
+
+    The rows are first brought to the log's state with ``reconcile``: a worker killed
+    between a decision and the rows it settles after it leaves them behind (a settle that
+    comes late never writes a state the log has moved past:
+    :func:`test_a_late_settle_never_writes_a_state_the_log_has_moved_past`)."""
+    with many.open_store(place) as store:
+        _, _, service = many.service_over(store)
+        assert service.reconcile() == 0
+        events = store.events()
+        stored = [s.application for s in store.all()]
+        from_log = rebuild_book(store, many.ORGANIZATIONS)  # strict: raises on a bad record
+    numbers = [a.number for a in stored]
+    assert len(numbers) == len(set(numbers))
+    assert set(acknowledged) <= set(numbers), "an acknowledged submission is not stored"
+    submitted = Counter(e.number for e in events if e.kind == "application_submitted")
+    assert set(submitted.values()) <= {1}
+    assert set(submitted) == set(numbers), "an application without its record, or the reverse"
+    assert [e.sequence for e in events] == list(range(1, len(events) + 1))
+    assert verify_audit_log(events).problems == ()
+    free = dict(_GROUP_PLACES)
+    holders: dict[str, tuple[str, tuple[str, GroupKey]]] = {}  # number -> referral, group
+    issued: set[str] = set()
+    for record in events:
+        if record.kind not in {"referral_issued", "referral_closed", "place_freed"}:
+            continue
+        change = from_record(record)
+        if isinstance(change, ReferralIssued):
+            group = (change.organization_id, change.group)
+            assert change.referral_id not in issued, f"referral id twice at {record.sequence}"
+            assert change.number not in holders, f"two open referrals at {record.sequence}"
+            assert free[group] > 0, f"a place referred twice at {record.sequence}"
+            issued.add(change.referral_id)
+            holders[change.number] = (change.referral_id, group)
+            free[group] -= 1
+        elif isinstance(change, ReferralClosed):
+            referral_id, group = holders.pop(change.number)
+            assert referral_id == change.referral_id
+            if change.outcome != "used":
+                free[group] += 1  # declined, expired, cancelled: the place is free again
+        elif isinstance(change, PlaceFreed):
+            free[(change.organization_id, change.group)] += change.count
+    from_rows = QueueBook.build(many.ORGANIZATIONS, stored)
+    assert list(from_log.queues()) == list(from_rows.queues())
+    return events
+
+
+@pytest.mark.parametrize("kind", ["postgres", "sqlite"])
+def test_eight_families_and_two_desks_at_once_keep_every_invariant(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """8 processes submitting (3 families each) and 2 processes running desk rounds on the
+    same two free places, all at once, on one store."""
+    place: many.Place = (
+        ("sqlite", str(tmp_path / "queue.sqlite3"))
+        if kind == "sqlite"
+        else ("postgres", request.getfixturevalue("postgres_dsn"))
+    )
+    with many.open_store(place) as store:
+        ports, families, service = many.service_over(store, 4)
+        for family in families:
+            journal.submit(service, ports, family, journal.CHOICES[0])
+    with _workers().Pool(10) as pool:
+        desks = [pool.apply_async(many._desk, (place, 12)) for _ in range(2)]
+        submitters = [pool.apply_async(many._submitter, (place, 4 + 3 * k, 3)) for k in range(8)]
+        outcomes = [o for d in desks for o in d.get(timeout=120)]
+        numbers = [n for s in submitters for n in s.get(timeout=120)]
+    assert len(numbers) == len(set(numbers)) == 24  # every family got its own number
+    assert set(outcomes) <= {"ok", "storage.conflict", "referral.invalid_transition"}
+    assert outcomes.count("ok") >= len(outcomes) // 2
+    events = _check_the_store(place, numbers)
+    assert any(e.kind == "referral_issued" for e in events)
+
+
+class _LateToSettle(SqliteStore):
+    """A store whose next settling write (an ``update`` without events: the service
+    bringing another application's row to its book after a command) first lets another
+    process decide (``before``)."""
+
+    before: Any = None
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        settling = len(args) < 3 and not kwargs.get("events")
+        if settling and self.before is not None:
+            before, self.before = self.before, None
+            before()
+        return super().update(*args, **kwargs)
+
+
+def test_a_late_settle_never_writes_a_state_the_log_has_moved_past(tmp_path: Path) -> None:
+    """Desk A refers both free places (to #1 with the records, then settles #2's row);
+    before A writes #2's row, desk B declines #2's referral. B leaves #2's row alone (it
+    still says ``active``, as the log now does) and logs the decline; then A's late write
+    makes the row ``referred``, which the log contradicts."""
+    path = tmp_path / "queue.sqlite3"
+    with SqliteStore(path) as other_store, _LateToSettle(path) as late_store:
+        ports, families, late = many.service_over(late_store)
+        first, second = (journal.submit(late, ports, f, journal.CHOICES[0]) for f in families[:2])
+        _, _, other = many.service_over(other_store)
+
+        def decline_the_second() -> None:
+            referral = other.book.open_referral(second)
+            assert referral is not None
+            other.decline_referral(referral.id)
+
+        late_store.before = decline_the_second
+        issued = late.offer_all()
+        assert [e.number for e in issued if isinstance(e, ReferralIssued)] == [first, second]
+        assert late_store.before is None  # B did decide in between
+        from_log = rebuild_book(other_store, many.ORGANIZATIONS)
+        assert from_log.application(second).status is ApplicationStatus.ACTIVE
+        stored = other_store.get(second)
+        assert stored is not None
+        assert stored.application.status is ApplicationStatus.ACTIVE  # fails: "referred"
+
+
+def _worker(place: many.Place, slot: int, report: str, ready: Any, stop: Any) -> None:
+    """One worker of a host, until it is killed or ``stop`` is set: submissions of its own
+    families (``_FAMILIES_PER_WORKER`` from the slot's first) and desk decisions, in a
+    pseudo-random order. Each command's outcome is one line of ``report``, written whole
+    once the command has returned: ``submitted <number>``, ``decided`` or
+    ``refused <code>``. A failure that is not an :class:`EdqueueError` ends the process
+    (the parent sees its exit code)."""
+    rng = random.Random(slot)
+    first = _FIRST_WORKER_FAMILY + _FAMILIES_PER_WORKER * slot
+    with open(report, "a", encoding="utf-8", buffering=1) as out:
+        store, (ports, families, service) = _started(place, first + _FAMILIES_PER_WORKER, out)
+        waiting = iter(families[first:])
+        ready.set()
+        while not stop.is_set():
+            ports.clock.advance(seconds=1)
+            try:
+                family = next(waiting, None) if rng.random() < 0.6 else None
+                if family is not None:
+                    number = journal.submit(service, ports, family, journal.CHOICES[0])
+                    out.write(f"submitted {number}\n")
+                    continue
+                service.offer_all()
+                open_ = service.book.open_referrals()
+                if open_ and rng.random() < 0.5:
+                    service.decline_referral(rng.choice(open_).id)
+                out.write("decided\n")
+            except EdqueueError as error:
+                out.write(f"refused {error.code}\n")
+        store.close()
+
+
+def _started(place: many.Place, families: int, out: TextIO) -> tuple[Any, tuple[Any, ...]]:
+    """A worker's store and ``service_over`` it, opened again after each error (a host
+    restarts a worker that failed to start: its connection may be terminated meanwhile)."""
+    while True:
+        store = None
+        try:
+            store = many.open_store(place)
+            return store, many.service_over(store, families)
+        except EdqueueError as error:
+            out.write(f"refused {error.code}\n")
+            if store is not None:
+                store.close()
+
+
+def _reported(report: Path) -> list[str]:
+    """The whole lines of a worker's report (a line cut by a kill is not one)."""
+    if not report.exists():
+        return []
+    *lines, _unfinished = report.read_text(encoding="utf-8").split("\n")
+    return lines
+
+
+def _acknowledged(reports: Iterable[Path]) -> list[str]:
+    return [
+        line.split()[1]
+        for report in reports
+        for line in _reported(report)
+        if line.startswith("submitted ")
+    ]
+
+
+_WATCHER = "fault-test-watcher"
+"""The application name of the test's own connections that watch the workers."""
+
+
+def _terminate_every_connection(dsn: str) -> int:
+    """``pg_terminate_backend`` of every other connection to the database but the test's
+    watchers; how many."""
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND application_name IS DISTINCT FROM %s",
+            (_WATCHER,),
+        ).fetchall()
+    return sum(1 for (ok,) in rows if ok)
+
+
+def _in_a_transaction(watching: psycopg.Connection[Any], name: str) -> bool:
+    """Whether a connection named ``name`` has a transaction open now."""
+    row = watching.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+        "AND xact_start IS NOT NULL",
+        (name,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+_KILLED_IN_A_TRANSACTION = "unexpected EOF on client connection with an open transaction"
+"""What the server logs when a client dies with a transaction open."""
+
+
+def test_workers_killed_at_random_points_and_dropped_connections_leave_nothing_half_written(
+    postgres_server: PostgresServer, postgres_dsn: str, tmp_path: Path
+) -> None:
+    """52 workers killed with SIGKILL, two at a time, at pseudo-random points: one in five
+    while it starts, one in four as soon as the parent sees a transaction of it open
+    (``pg_stat_activity``), the others 0-400 ms after it is ready; meanwhile every other
+    connection to the database is terminated (``pg_terminate_backend``) every 1-2 s. The
+    server's log shows that kills did land inside transactions. Afterwards a store opened
+    before all this works at its next call, the invariants of :func:`_check_the_store`
+    hold, a new worker's commands work, and ``reconcile`` brings the applications a kill
+    left behind their log up to it."""
+    place: many.Place = ("postgres", postgres_dsn)
+    with many.open_store(place) as store:
+        ports, families, service = many.service_over(store, 4)
+        for family in families:
+            journal.submit(service, ports, family, journal.CHOICES[0])
+    logged = len(postgres_server.log.read_text(errors="replace"))
+    context = _workers()
+    rng = random.Random(_LOAD_SEED)
+    modes = ["starting"] * 2 + ["in a transaction"] * 3 + ["any time"] * 5
+    plans = [
+        [(rng.choice(modes), rng.uniform(0, 0.4)) for _ in range(_KILLS_PER_SLOT)] for _ in range(2)
+    ]
+    stop = context.Event()  # never set: these workers run until killed
+    # multiprocessing polls every child when it starts one: two threads that start and join
+    # processes at once may both read a child's exit status, and one then sees 255
+    processes = threading.Lock()
+    exits: list[int | None] = []
+    started = itertools.count()
+    running = threading.Event()
+    running.set()
+    terminated: list[int] = []
+
+    def slot_loop(plan: list[tuple[str, float]]) -> None:
+        with psycopg.connect(postgres_dsn, autocommit=True, application_name=_WATCHER) as watching:
+            for mode, delay in plan:
+                slot = next(started)
+                name = f"worker-{slot}"
+                dsn = psycopg.conninfo.make_conninfo(postgres_dsn, application_name=name)
+                ready = context.Event()
+                report = str(tmp_path / f"{slot}.log")
+                process = context.Process(
+                    target=_worker, args=(("postgres", dsn), slot, report, ready, stop), daemon=True
+                )
+                with processes:
+                    process.start()
+                try:
+                    if mode == "starting":
+                        time.sleep(delay / 2)
+                    elif ready.wait(60) and mode == "in a transaction":
+                        for _ in range(2000):
+                            if _in_a_transaction(watching, name):
+                                break
+                    else:
+                        time.sleep(delay)
+                finally:
+                    with processes:
+                        process.kill()  # SIGKILL: no handler, no cleanup, no client rollback
+                        process.join(60)
+                exits.append(process.exitcode)
+
+    def terminator() -> None:
+        pause = random.Random(_LOAD_SEED + 1)
+        while running.is_set():
+            time.sleep(pause.uniform(1.0, 2.0))
+            terminated.append(_terminate_every_connection(postgres_dsn))
+
+    with many.open_store(place) as survivor:
+        slots = [threading.Thread(target=slot_loop, args=(plan,)) for plan in plans]
+        dropping = threading.Thread(target=terminator)
+        for thread in [*slots, dropping]:
+            thread.start()
+        for thread in slots:
+            thread.join(300)
+        running.clear()
+        dropping.join(60)
+        assert not any(t.is_alive() for t in [*slots, dropping])
+        assert survivor.events()  # its connections were terminated: the next call works
+    assert exits == [-signal.SIGKILL] * 2 * _KILLS_PER_SLOT  # none died of anything else
+    assert len(terminated) >= 3 and sum(terminated) > 0
+    server_log = postgres_server.log.read_text(errors="replace")[logged:]
+    assert _KILLED_IN_A_TRANSACTION in server_log  # some kills did cut a transaction short
+    reports = sorted(tmp_path.glob("*.log"))
+    acknowledged = _acknowledged(reports)
+    lines = [line for report in reports for line in _reported(report)]
+    assert acknowledged and "decided" in lines  # the workers did work between the kills
+    assert {line for line in lines if line.startswith("refused ")} <= {
+        "refused storage.conflict",
+        "refused referral.invalid_transition",
+        "refused port.failed",
+        "refused port.timeout",
+    }
+    # the next worker's commands work, and the stored applications catch up with the log
+    newcomer = _FIRST_WORKER_FAMILY + _FAMILIES_PER_WORKER * (2 * _KILLS_PER_SLOT)
+    with many.open_store(place) as store:
+        ports, families, service = many.service_over(store, newcomer + 1)
+        number = journal.submit(service, ports, families[newcomer], journal.CHOICES[0])
+        service.offer_all()
+    _check_the_store(place, [*acknowledged, number])
+
+
+def _wait_for_lines(reports: Sequence[Path], least: Sequence[int], *kinds: str) -> list[int]:
+    """Wait (60 s at most) until each report holds at least its ``least`` lines of the
+    ``kinds`` (``submitted``, ``decided``); their counts (``pytest.fail``: a worker stopped
+    working)."""
+    for _ in range(600):
+        counts = [sum(line.split()[0] in kinds for line in _reported(report)) for report in reports]
+        if all(c >= n for c, n in zip(counts, least, strict=True)):
+            return counts
+        time.sleep(0.1)
+    pytest.fail(f"the workers stopped working: {counts} lines of {kinds}", pytrace=False)
+
+
+def test_every_command_acknowledged_before_a_crash_is_there_after_the_restart(
+    postgres_server: PostgresServer, postgres_dsn: str, tmp_path: Path
+) -> None:
+    """Two workers submit and decide while the server is stopped with ``pg_ctl stop -m
+    immediate`` (as a crash would stop it) and started again. Every submission a worker
+    saw acknowledged is stored after the restart; the workers' stores (their pools) and
+    the parent's work again without being reopened; a wait for new records begun while
+    the server is down returns once the server is back and a worker writes; the
+    invariants of :func:`_check_the_store` hold.
+
+    The session's server runs with ``synchronous_commit = off`` for speed (a commit is
+    acknowledged before its WAL is written, and a crash may lose it); this test's database
+    turns it back on, as a production server has it: the promise rests on that setting."""
+    database = postgres_dsn.rsplit("dbname=", 1)[1]
+    postgres_server.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = on')
+    place: many.Place = ("postgres", postgres_dsn)
+    context = _workers()
+    stop = context.Event()
+    reports = [tmp_path / f"{slot}.log" for slot in range(2)]
+    readies = [context.Event() for _ in reports]  # kept: a child opens them by name
+    workers = [
+        context.Process(
+            target=_worker, args=(place, slot, str(report), readies[slot], stop), daemon=True
+        )
+        for slot, report in enumerate(reports)
+    ]
+    waited: list[object] = []
+    with PostgresStore(postgres_dsn, poll_interval=60) as parent:
+        for worker in workers:
+            worker.start()
+        try:
+            _wait_for_lines(reports, [2, 2], "submitted")
+            seen = parent.events()[-1].sequence
+            try:
+                postgres_server.crash()
+                before = _wait_for_lines(reports, [0, 0], "submitted", "decided")
+
+                def wait() -> None:
+                    try:
+                        waited.append(parent.wait_for_events(seen, 60))
+                    except (EdqueueError, ValueError) as error:  # reported below
+                        waited.append(error)
+
+                waiting = threading.Thread(target=wait)
+                waiting.start()  # while the server is down
+                time.sleep(1.5)
+            finally:
+                postgres_server.restart()
+            assert parent.events()[-1].sequence >= seen  # the parent's pool works again
+            # and the workers' pools: each acknowledges two more commands
+            _wait_for_lines(reports, [n + 2 for n in before], "submitted", "decided")
+            waiting.join(60)
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert len(waited) == 1 and isinstance(waited[0], int) and waited[0] > seen
+    _check_the_store(place, _acknowledged(reports))
+
+
+def _decide_with_a_short_lock_timeout(place: many.Place) -> list[str]:
+    """In a process of its own: a desk decision and a submission over a store whose lock
+    waits last 0.3 s; their error codes."""
+    with PostgresStore(place[1], timeout=0.3) as store:
+        ports, families, service = many.service_over(store, 5)
+        codes = []
+        for command in (
+            service.offer_all,
+            lambda: journal.submit(service, ports, families[4], journal.CHOICES[0]),
+        ):
+            try:
+                command()
+                codes.append("done")
+            except EdqueueError as error:
+                codes.append(error.code)
+        return codes
+
+
+def test_a_command_waiting_on_a_held_log_head_is_a_port_timeout_not_a_hang(
+    postgres_dsn: str,
+) -> None:
+    """Another connection holds the log's head row (``SELECT ... FOR UPDATE``): a desk
+    decision and a submission through the service, in another process, each end in
+    ``port.timeout`` after the lock timeout, write nothing, and go through once the lock
+    is released. (``tests/test_postgres.py`` checks the same of the store's own writes.)"""
+    place: many.Place = ("postgres", postgres_dsn)
+    with many.open_store(place) as store:
+        ports, families, service = many.service_over(store, 4)
+        journal.submit(service, ports, families[0], journal.CHOICES[0])
+        before = store.events()
+    with _workers().Pool(1) as pool, psycopg.connect(postgres_dsn) as holder:
+        holder.execute("SELECT * FROM event_log_head FOR UPDATE")  # held until rollback
+        codes = pool.apply_async(_decide_with_a_short_lock_timeout, (place,)).get(timeout=60)
+        assert codes == ["port.timeout", "port.timeout"]
+        with many.open_store(place) as store:
+            assert store.events() == before  # nothing written
+        holder.rollback()
+        assert pool.apply_async(_decide_with_a_short_lock_timeout, (place,)).get(timeout=60) == [
+            "done",
+            "done",
+        ]
+    _check_the_store(place, [])

@@ -256,16 +256,23 @@ class Projection:
 
     def _sync(self, number: str) -> bool:
         """Write the book's queue state of one application if the store's differs (one retry
-        after a conflict). Returns whether the store now agrees."""
+        after a conflict). Returns whether the store now agrees.
+
+        The desk catches up first and the write is guarded by ``log_head``: a state written
+        late (after another process decided on the same application and moved the log on)
+        would otherwise overwrite the newer one with what the log has moved past (found by
+        ``tests/test_faults.py``: a late settle set a row back to ``referred`` after another
+        desk's decline)."""
         for _ in range(2):
             try:
+                self.fresh()
                 stored = self._store.get(number)
                 if stored is None or number not in self._desk.book:
                     return True
                 target = self.queue_state(stored.application)
                 if target == stored.application:
                     return True
-                self._store.update(target, stored.version)
+                self._store.update(target, stored.version, log_head=self._seen)
                 return True
             except StorageError as error:
                 if error.code != "storage.conflict":
