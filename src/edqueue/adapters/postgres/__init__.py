@@ -60,6 +60,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from edqueue.adapters._table_snapshots import TableSnapshots
 from edqueue.adapters.postgres import _bulk
 from edqueue.adapters.postgres._connection import (
     Connection,
@@ -87,7 +88,6 @@ from edqueue.adapters.postgres._schema import (
     _readable,
     upgrade,
 )
-from edqueue.adapters.postgres._snapshots import _Snapshots
 from edqueue.adapters.sqlite._rows import _application, _event_row, _EventRow, _json
 from edqueue.adapters.sqlite._schema import _NUMBER_COUNTER, FIRST_NUMBER
 from edqueue.errors import StorageError
@@ -118,7 +118,7 @@ _COLUMNS = "SELECT number, version, body FROM applications "
 
 # The mixins in reverse: the API page lists inherited methods from the last base first, so
 # they read DraftStore, AttemptCounter, NumberSequence (the docstring's order).
-class PostgresStore(_Numbers, _Attempts, _Drafts, _Snapshots):
+class PostgresStore(_Numbers, _Attempts, _Drafts, TableSnapshots):
     """Applications, events, drafts, attempts and application numbers in one PostgreSQL
     database, shared by any number of objects and processes.
 
@@ -146,6 +146,8 @@ class PostgresStore(_Numbers, _Attempts, _Drafts, _Snapshots):
     ``forget(stored.application.number, drafts=...)`` for every ``for_child(iin)`` result,
     naming the family's unfinished drafts; a draft alone goes with ``delete(draft_id)``.
     """
+
+    _MARK = "%s"  # the parameter mark of its SQL (TableSnapshots)
 
     def __init__(
         self,
@@ -329,16 +331,11 @@ class PostgresStore(_Numbers, _Attempts, _Drafts, _Snapshots):
         actor: str = "import",
         at: datetime | None = None,
     ) -> int:
-        """Store many new applications at once, each exactly as ``add(application,
-        [to_record(event, actor=actor, application=application)])`` would (version 1, its
-        ``application_submitted`` record numbered after the log's head and sealed into its
-        hash chain), with ``COPY`` in one transaction that holds the log head's lock;
-        return how many. The records are dated ``at`` when given, else each application's
-        ``submitted_at``. Nothing is written when one number is stored already or given
-        twice (``storage.duplicate``), or ``at`` is naive (``time.naive``). What a host
-        migrating a region's existing queue into edqueue runs once, before the service
-        starts (see
-        :func:`edqueue.adapters.postgres._bulk.import_applications`)."""
+        """As :meth:`edqueue.adapters.sqlite.SqliteStore.import_applications`: many new
+        applications at once, each written exactly as one ``add`` with its submission
+        record, here with
+        ``COPY`` in one transaction that holds the log head's lock (other writers wait);
+        return how many (:func:`edqueue.adapters.postgres._bulk.import_applications`)."""
         return _bulk.import_applications(self, applications, actor=actor, at=at)
 
     def forget(self, number: str, *, drafts: Iterable[str] = ()) -> bool:

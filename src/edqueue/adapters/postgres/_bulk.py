@@ -22,12 +22,12 @@ from typing import Final, TypeVar
 import psycopg
 
 from edqueue.adapters.postgres._connection import Connection, _Connection
-from edqueue.adapters.postgres._rows import _lock_head, _optional_text, _text
-from edqueue.adapters.sqlite._bulk import _Prepared, _sealed
-from edqueue.adapters.sqlite._rows import _EventRow
+from edqueue.adapters.postgres._rows import _event_columns, _lock_head
+from edqueue.adapters.sqlite._bulk import _Prepared
+from edqueue.adapters.sqlite._rows import _sealed
 from edqueue.errors import StorageError
 from edqueue.models import Application
-from edqueue.ports import EventRecord, already_stored
+from edqueue.ports import already_stored
 
 __all__ = ["import_applications"]
 
@@ -95,24 +95,6 @@ def import_applications(
         return len(prepared)
 
     return store._write(write)
-
-
-def _event_columns(sequence: int, row: _EventRow, record: EventRecord) -> tuple[object, ...]:
-    """The columns of a sealed record as the append path (``_insert_events``) writes them:
-    the caller's texts escaped as PostgreSQL's text can hold them (``_text``)."""
-    number, kind, at, at_us, zone, reason, data = row
-    return (
-        sequence,
-        _optional_text(number),
-        _text(kind),
-        at,
-        at_us,
-        zone,
-        _text(reason),
-        data,
-        record.data_digest,
-        record.digest,
-    )
 
 
 def _chunks(rows: Iterable[_T]) -> Iterator[list[_T]]:

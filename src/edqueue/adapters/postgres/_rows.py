@@ -11,14 +11,12 @@ it is.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any, Final
 
 from edqueue.adapters.postgres._connection import Connection, _one
-from edqueue.adapters.sqlite._rows import _event, _EventRow
-from edqueue.audit import seal
+from edqueue.adapters.sqlite._rows import _event, _EventRow, _sealed
 from edqueue.ports import EventRecord, log_moved
 
 _ESCAPED: Final = re.compile(r"\\(.)", re.DOTALL)
@@ -78,6 +76,24 @@ def _lock_head(connection: Connection, log_head: int | None) -> tuple[int, str]:
     return sequence, digest
 
 
+def _event_columns(sequence: int, row: _EventRow, record: EventRecord) -> tuple[object, ...]:
+    """The columns of a sealed record as the append path (``_insert_events``) writes them:
+    the caller's texts escaped as PostgreSQL's text can hold them (``_text``)."""
+    number, kind, at, at_us, zone, reason, data = row
+    return (
+        sequence,
+        _optional_text(number),
+        _text(kind),
+        at,
+        at_us,
+        zone,
+        _text(reason),
+        data,
+        record.data_digest,
+        record.digest,
+    )
+
+
 def _insert_events(
     connection: Connection,
     events: Sequence[EventRecord],
@@ -96,41 +112,15 @@ def _insert_events(
     """
     if not events and log_head is None:
         return []
-    sequence, previous = _lock_head(connection, log_head)
+    head, previous = _lock_head(connection, log_head)
     if not events:
         return []
     written: list[EventRecord] = []
     parameters: list[tuple[object, ...]] = []
-    for event, row in zip(events, rows, strict=True):
-        number, kind, at, at_us, zone, reason, data = row
-        sequence += 1
-        record = seal(
-            previous,
-            EventRecord(
-                kind=event.kind,
-                at=event.at,
-                number=event.number,
-                reason=event.reason,
-                data=json.loads(data),
-                sequence=sequence,
-            ),
-        )
-        parameters.append(
-            (
-                sequence,
-                _optional_text(number),
-                _text(kind),
-                at,
-                at_us,
-                zone,
-                _text(reason),
-                data,
-                record.data_digest,
-                record.digest,
-            )
-        )
-        previous = record.digest
+    for sequence, row, record in _sealed(events, rows, head, previous):
+        parameters.append(_event_columns(sequence, row, record))
         written.append(record)
+    last, digest = (written[-1].sequence, written[-1].digest)
     with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO events (sequence, number, kind, at, at_us, zone, reason, data, "
@@ -139,6 +129,6 @@ def _insert_events(
         )
     connection.execute(
         "UPDATE event_log_head SET sequence = %s, digest = %s WHERE only_row",
-        (sequence, previous),
+        (last, digest),
     )
     return written

@@ -43,6 +43,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from edqueue.adapters._table_snapshots import TableSnapshots
 from edqueue.adapters.sqlite import _bulk
 from edqueue.adapters.sqlite._connection import _port_error
 from edqueue.adapters.sqlite._counters import _Attempts, _Numbers
@@ -52,7 +53,6 @@ from edqueue.adapters.sqlite._rows import _EventRow as _EventRow
 from edqueue.adapters.sqlite._rows import _insert_events as _insert_events
 from edqueue.adapters.sqlite._schema import _SCHEMA as _SCHEMA
 from edqueue.adapters.sqlite._schema import FIRST_NUMBER, SCHEMA_VERSION, _create_schema
-from edqueue.adapters.sqlite._snapshots import _Snapshots
 from edqueue.models import Application, Iin
 from edqueue.ports import (
     EventRecord,
@@ -69,7 +69,7 @@ __all__ = ["FIRST_NUMBER", "SCHEMA_VERSION", "SqliteStore"]
 
 # The mixins in reverse: the API page lists inherited methods from the last base first, so
 # they read DraftStore, AttemptCounter, NumberSequence (the docstring's order).
-class SqliteStore(_Numbers, _Attempts, _Drafts, _Snapshots):
+class SqliteStore(_Numbers, _Attempts, _Drafts, TableSnapshots):
     """Applications, events, drafts, attempts and application numbers in one SQLite file.
 
     ``path`` is the database file (created with its tables on first open; ``":memory:"``
@@ -87,6 +87,8 @@ class SqliteStore(_Numbers, _Attempts, _Drafts, _Snapshots):
     naming the family's unfinished drafts (the host's sessions know their ids); a draft alone
     goes with ``delete(draft_id)``.
     """
+
+    _MARK = "?"  # the parameter mark of its SQL (TableSnapshots)
 
     def __init__(
         self,

@@ -20,14 +20,13 @@ shared with the PostgreSQL import (:mod:`edqueue.adapters.postgres._bulk`).
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from edqueue.adapters.sqlite._connection import _Connection
-from edqueue.adapters.sqlite._rows import _event_row, _EventRow, _json
-from edqueue.audit import GENESIS, seal
+from edqueue.adapters.sqlite._rows import _event_row, _EventRow, _json, _sealed
+from edqueue.audit import GENESIS
 from edqueue.errors import StorageError
 from edqueue.journal import to_record
 from edqueue.models import Application, require_aware
@@ -88,30 +87,6 @@ def _repeated(number: str) -> StorageError:
         f"application #{number} is given twice in the import; nothing was imported: give "
         "each application once",
     )
-
-
-def _sealed(
-    events: Sequence[EventRecord], rows: Sequence[_EventRow], sequence: int, previous: str
-) -> Iterator[tuple[int, _EventRow, EventRecord]]:
-    """Each event with its columns, numbered after ``sequence`` and sealed into the chain
-    after the digest ``previous``, exactly as the append path (``_insert_events``) seals
-    it: the record's data is its stored JSON read back, so the digest is that of what a
-    reader will find. Lazy: a caller streams the rows into its insert. O(size) each."""
-    for event, row in zip(events, rows, strict=True):
-        sequence += 1
-        record = seal(
-            previous,
-            EventRecord(
-                kind=event.kind,
-                at=event.at,
-                number=event.number,
-                reason=event.reason,
-                data=json.loads(row[6]),
-                sequence=sequence,
-            ),
-        )
-        previous = record.digest
-        yield sequence, row, record
 
 
 def import_applications(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -95,14 +95,13 @@ def _check_head(connection: sqlite3.Connection, log_head: int | None) -> None:
         raise log_moved(head, log_head)
 
 
-def _insert_events(
-    connection: sqlite3.Connection, events: Sequence[EventRecord], rows: Sequence[_EventRow]
-) -> list[EventRecord]:
-    last = connection.execute(
-        "SELECT sequence, digest FROM events ORDER BY sequence DESC LIMIT 1"
-    ).fetchone()
-    sequence, previous = (0, GENESIS) if last is None else (last[0], last[1])
-    written = []
+def _sealed(
+    events: Sequence[EventRecord], rows: Sequence[_EventRow], sequence: int, previous: str
+) -> Iterator[tuple[int, _EventRow, EventRecord]]:
+    """Each event with its columns, numbered after ``sequence`` and sealed into the chain
+    after the digest ``previous``, exactly as the append path (``_insert_events``) seals
+    it: the record's data is its stored JSON read back, so the digest is that of what a
+    reader will find. Lazy: a caller streams the rows into its insert. O(size) each."""
     for event, row in zip(events, rows, strict=True):
         sequence += 1
         record = seal(
@@ -116,12 +115,24 @@ def _insert_events(
                 sequence=sequence,
             ),
         )
+        previous = record.digest
+        yield sequence, row, record
+
+
+def _insert_events(
+    connection: sqlite3.Connection, events: Sequence[EventRecord], rows: Sequence[_EventRow]
+) -> list[EventRecord]:
+    last = connection.execute(
+        "SELECT sequence, digest FROM events ORDER BY sequence DESC LIMIT 1"
+    ).fetchone()
+    head, previous = (0, GENESIS) if last is None else (last[0], last[1])
+    written = []
+    for sequence, row, record in _sealed(events, rows, head, previous):
         connection.execute(
             "INSERT INTO events (sequence, number, kind, at, at_us, zone, reason, data, "
             "data_digest, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sequence, *row, record.data_digest, record.digest),
         )
-        previous = record.digest
         written.append(record)
     return written
 
