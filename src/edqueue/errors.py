@@ -221,9 +221,17 @@ class QueueError(EdqueueError):
 
 
 class PolicyError(EdqueueError):
-    """A policy parameter that is unknown, malformed or not in force on a date."""
+    """A policy parameter that is unknown, malformed or not in force on a date, or a
+    region with no shipped policy."""
 
-    CODES = frozenset({"policy.unknown_parameter", "policy.invalid_value", "policy.no_value"})
+    CODES = frozenset(
+        {
+            "policy.unknown_parameter",
+            "policy.invalid_value",
+            "policy.no_value",
+            "policy.unknown_region",
+        }
+    )
 
 
 class AllocationError(EdqueueError):

@@ -52,8 +52,13 @@ from edqueue.rules.ordering import (
     rank,
 )
 from edqueue.rules.policy import (
+    AKMOLA_POLICY,
+    ALMATY_POLICY,
+    ASTANA_POLICY,
     KAZAKHSTAN_POLICY,
     PARAMETER_NAMES,
+    PILOT_POLICY,
+    REGIONAL_POLICIES,
     DatedValue,
     Duration,
     DurationUnit,
@@ -61,14 +66,20 @@ from edqueue.rules.policy import (
     Policy,
     PolicyValues,
     policy_date,
+    regional_policy,
 )
 from edqueue.rules.queue import QueueBook, QueuePosition
 from edqueue.rules.referrals import AllocationRound, ReferralDesk, referral_hold
 
 __all__ = [
+    "AKMOLA_POLICY",
+    "ALMATY_POLICY",
+    "ASTANA_POLICY",
     "KAZAKHSTAN_CALENDAR",
     "KAZAKHSTAN_POLICY",
     "PARAMETER_NAMES",
+    "PILOT_POLICY",
+    "REGIONAL_POLICIES",
     "Allocation",
     "AllocationAudit",
     "AllocationProblem",
@@ -124,6 +135,7 @@ __all__ = [
     "policy_ordering",
     "rank",
     "referral_hold",
+    "regional_policy",
     "serial_dictatorship",
     "simulate",
     "working_days_between",

@@ -35,10 +35,23 @@ from edqueue.rules.defaults import KAZAKHSTAN_POLICY
 from edqueue.rules.durations import Duration, DurationUnit
 from edqueue.rules.durations import plus_calendar as plus_calendar  # remembered date sums
 from edqueue.rules.parameters import PARAMETER_NAMES, PolicyValues
+from edqueue.rules.regions import (
+    AKMOLA_POLICY,
+    ALMATY_POLICY,
+    ASTANA_POLICY,
+    PILOT_POLICY,
+    REGIONAL_POLICIES,
+    regional_policy,
+)
 
 __all__ = [
+    "AKMOLA_POLICY",
+    "ALMATY_POLICY",
+    "ASTANA_POLICY",
     "KAZAKHSTAN_POLICY",
     "PARAMETER_NAMES",
+    "PILOT_POLICY",
+    "REGIONAL_POLICIES",
     "DatedValue",
     "Duration",
     "DurationUnit",
@@ -46,4 +59,5 @@ __all__ = [
     "Policy",
     "PolicyValues",
     "policy_date",
+    "regional_policy",
 ]
