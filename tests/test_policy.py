@@ -386,3 +386,30 @@ def test_the_remembered_calendar_sum_is_relativedeltas(day, years, months) -> No
     expected = day + relativedelta(years=years, months=months)
     assert plus_calendar(day, years=years, months=months) == expected
     assert plus_calendar(day, years=years, months=months) == expected  # from the cache
+
+
+def how_sure(source: str) -> str:
+    """The certainty docs/rules.md gives a national value, read from its source text."""
+    if "no source" in source.lower():
+        return "edqueue's default"
+    basis = "regional practice" if source.startswith("regional practice") else "stated"
+    return basis + (", part inferred" if "edqueue's reading" in source else "")
+
+
+def test_the_rules_page_says_how_sure_each_national_value_is() -> None:
+    """Issue 18, item 6: every parameter says whether it is stated, regional practice or
+    edqueue's own, as its source in the code does."""
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    shown = {
+        m.group(1): m.group(2).strip()
+        for m in re.finditer(r"^\| `([a-z_]+)` \|(?:[^|]*\|){4}([^|]+)\|$", text, re.MULTILINE)
+    }
+    expected = {p.name: how_sure(p.values[-1].source) for p in KAZAKHSTAN_POLICY.parameters}
+    assert {name: shown.get(name) for name in expected} == expected
+    assert set(expected.values()) == {
+        "stated",
+        "regional practice",
+        "regional practice, part inferred",
+        "stated, part inferred",
+        "edqueue's default",
+    }
