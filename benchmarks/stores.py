@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
-from tests.postgres_server import PostgresServer, find_binaries
+from tests.postgres_server import PostgresServer, find_binaries, throwaway_server
 
 from benchmarks import national as nat
 from benchmarks.harness import Row, Timing, best_of, fmt
@@ -135,16 +135,8 @@ def postgres_server() -> Iterator[PostgresServer]:
             "under /usr/lib/postgresql/<version>/bin: `apt-get install postgresql-15` "
             "(Debian or Ubuntu, as root), or leave the rows out: --only without stores"
         )
-    directory = Path(tempfile.mkdtemp(prefix="edqueue-bench-pg-"))
-    server = PostgresServer(binaries, directory, settings=DURABLE)
-    try:
-        server.start()
+    with throwaway_server(binaries, "edqueue-bench-pg-", settings=DURABLE) as server:
         yield server
-    finally:
-        try:
-            server.stop()
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 def open_store(place: Place) -> Any:
@@ -530,20 +522,22 @@ class Loaded:
     repeats: int
 
 
-def rebuild_row(loaded: Loaded) -> Row:
-    """Row 11: ``rebuild_desk`` over the loaded store, beside ``QueueBook.build`` in memory."""
-    from edqueue.journal import rebuild_desk
-
-    n = len(loaded.applications)
-    with loaded.open() as store:
-        timing, desk = best_of(
-            loaded.repeats, lambda: rebuild_desk(store, loaded.organizations), budget=15
-        )
-    same = list(desk.book.queues()) == list(loaded.book.queues())
-    say(f"  stores: rebuild_desk over {NAMES[loaded.kind]}: {fmt(timing.best, 's')}")
+def _restart_row(
+    loaded: Loaded,
+    key: str,
+    what: str,
+    timing: Timing,
+    book: QueueBook,
+    how: str,
+    details: dict[str, Any],
+) -> Row:
+    """A row 11 beside ``QueueBook.build`` in memory: ``book`` is what the start gave (it
+    must hold the same queues), ``how`` what the start does, for the notes."""
+    same = list(book.queues()) == list(loaded.book.queues())
+    say(f"  stores: {what} over {NAMES[loaded.kind]}: {fmt(timing.best, 's')}")
     return Row(
-        f"stores-rebuild-{loaded.kind}",
-        f"rebuild_desk over {NAMES[loaded.kind]}, {n:,} applications and records",
+        f"stores-{key}-{loaded.kind}",
+        f"{what} over {NAMES[loaded.kind]}, {len(loaded.applications):,} applications",
         "s",
         timing.best,
         loaded.build.best,
@@ -552,12 +546,30 @@ def rebuild_row(loaded: Loaded) -> Row:
         "-",
         None,
         notes=[
-            f"the same queues as QueueBook.build: {'yes' if same else 'NO'}; reads every "
-            "application (decoding its JSON) and every record, rewinds each application to "
-            "its submission and replays the log, as a service does when it starts; best of "
+            f"the same queues as QueueBook.build: {'yes' if same else 'NO'}; {how}; best of "
             f"{len(timing.runs)}"
         ],
-        details={"runs": timing.runs, "baseline_runs": loaded.build.runs, "same": same},
+        details={"runs": timing.runs, "baseline_runs": loaded.build.runs, "same": same} | details,
+    )
+
+
+def rebuild_row(loaded: Loaded) -> Row:
+    """Row 11: ``rebuild_desk`` over the loaded store, beside ``QueueBook.build`` in memory."""
+    from edqueue.journal import rebuild_desk
+
+    with loaded.open() as store:
+        timing, desk = best_of(
+            loaded.repeats, lambda: rebuild_desk(store, loaded.organizations), budget=15
+        )
+    return _restart_row(
+        loaded,
+        "rebuild",
+        "rebuild_desk",
+        timing,
+        desk.book,
+        "reads every application (decoding its JSON) and every record, rewinds each "
+        "application to its submission and replays the log, as a service does when it starts",
+        {},
     )
 
 
@@ -568,7 +580,6 @@ def snapshot_row(loaded: Loaded) -> Row:
     from edqueue.service import LocalityConfig
     from edqueue.service.projection import Projection
 
-    n = len(loaded.applications)
     config = LocalityConfig(
         organizations=loaded.organizations,
         authority="bench",
@@ -584,34 +595,17 @@ def snapshot_row(loaded: Loaded) -> Row:
         timing, projection = best_of(
             loaded.repeats, lambda: Projection(store, config, lambda: NOW), budget=15
         )
-    book = projection.held.book
-    same = list(book.queues()) == list(loaded.book.queues())
     used = projection.started_from == covered
-    say(f"  stores: start from a snapshot over {NAMES[loaded.kind]}: {fmt(timing.best, 's')}")
-    return Row(
-        f"stores-snapshot-{loaded.kind}",
-        f"a start from a snapshot over {NAMES[loaded.kind]}, {n:,} applications",
-        "s",
-        timing.best,
-        loaded.build.best,
-        "QueueBook.build in memory",
-        "info",
-        "-",
-        None,
-        notes=[
-            f"the same queues as QueueBook.build: {'yes' if same else 'NO'}; started from "
-            f"the snapshot: {'yes' if used else 'NO'}; reads the snapshot and every "
-            "application (decoding its JSON with its checks), builds the queues at once and "
-            f"replays nothing; saving the snapshot took {saving:.2f} s; best of "
-            f"{len(timing.runs)}"
-        ],
-        details={
-            "runs": timing.runs,
-            "baseline_runs": loaded.build.runs,
-            "same": same,
-            "used": used,
-            "save_seconds": saving,
-        },
+    return _restart_row(
+        loaded,
+        "snapshot",
+        "a start from a snapshot",
+        timing,
+        projection.held.book,
+        f"started from the snapshot: {'yes' if used else 'NO'}; reads the snapshot and every "
+        "application (decoding its JSON with its checks), builds the queues at once and "
+        f"replays nothing; saving the snapshot took {saving:.2f} s",
+        {"used": used, "save_seconds": saving},
     )
 
 

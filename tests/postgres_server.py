@@ -18,6 +18,7 @@ Registered from ``tests/conftest.py`` (``pytest_plugins``).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -176,15 +177,15 @@ class PostgresServer:
             self.execute(f'DROP DATABASE IF EXISTS "{self.databases.pop()}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """The session's server, started at the first test that needs it and stopped at the end;
-    fails (never skips) where PostgreSQL is not installed, saying what to install."""
-    binaries = find_binaries()
-    if binaries is None:
-        pytest.fail(INSTALL, pytrace=False)
-    directory = Path(tempfile.mkdtemp(prefix="edqueue-pg-"))
-    server = PostgresServer(binaries, directory)
+@contextlib.contextmanager
+def throwaway_server(
+    binaries: Path, prefix: str, settings: Sequence[str] = ()
+) -> Iterator[PostgresServer]:
+    """A server started in a new temporary directory (named from ``prefix``), stopped and
+    its directory removed at the end, also when the block fails: the tests' fixture and the
+    benchmarks (``benchmarks/stores.py``) start theirs with it."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    server = PostgresServer(binaries, directory, settings=settings)
     try:
         server.start()
         yield server
@@ -193,6 +194,17 @@ def postgres_server() -> Iterator[PostgresServer]:
             server.stop()
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's server, started at the first test that needs it and stopped at the end;
+    fails (never skips) where PostgreSQL is not installed, saying what to install."""
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.fail(INSTALL, pytrace=False)
+    with throwaway_server(binaries, "edqueue-pg-") as server:
+        yield server
 
 
 @pytest.fixture

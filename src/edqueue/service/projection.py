@@ -111,10 +111,15 @@ class Projection:
         """Whether the log's record at the snapshot's sequence is the one it covered (same
         digest in the hash chain): a snapshot of another log, or of a log restored from an
         older backup, is not used."""
-        if snapshot.sequence == 0:
-            return True
-        records = self._store.events(snapshot.sequence - 1)
-        return bool(records) and records[0].digest == snapshot.digest
+        return self._digest_at(snapshot.sequence) == snapshot.digest
+
+    def _digest_at(self, sequence: int) -> str | None:
+        """The hash-chain digest of the log's record ``sequence`` ("" for 0, ``None`` when
+        the log holds no such record)."""
+        if sequence == 0:
+            return ""
+        records = self._store.events(sequence - 1)
+        return records[0].digest if records and records[0].sequence == sequence else None
 
     def save_snapshot(self) -> int | None:
         """Save a snapshot of the queues as the log stands now, if the store keeps
@@ -124,11 +129,7 @@ class Projection:
             return None
         desk = self.fresh()
         sequence = self._seen
-        digest = ""
-        if sequence:
-            records = self._store.events(sequence - 1)
-            digest = records[0].digest if records else ""
-        data = encode(Snapshot(sequence, digest, capture(desk)))
+        data = encode(Snapshot(sequence, self._digest_at(sequence) or "", capture(desk)))
         store.save_snapshot(self._config.locality, sequence, data)
         return sequence
 

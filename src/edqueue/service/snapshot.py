@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Final
 
 import attrs
 
 from edqueue.errors import StorageError
 from edqueue.events_codec import (
+    _CLAIM_KEYS,
     _read_group,
     _read_organization,
     _read_queues,
@@ -53,13 +53,6 @@ __all__ = ["FORMAT", "Snapshot", "decode", "encode"]
 FORMAT: Final = 1
 """The snapshot format this version writes and reads; a snapshot of another is ignored."""
 
-_CLAIM_KEYS: Final = (
-    "benefit_category",
-    "benefit_status",
-    "benefit_claimed_at",
-    "benefit_decided_at",
-)
-
 
 @attrs.frozen
 class Snapshot:
@@ -69,10 +62,6 @@ class Snapshot:
     sequence: int
     digest: str
     state: DeskState
-
-
-def _time(moment: datetime) -> str:
-    return _write_time(moment)
 
 
 def _queue(queue_id: QueueId) -> str:
@@ -115,8 +104,8 @@ def encode(snapshot: Snapshot) -> bytes:
         "referrals": [_referral(r) for r in state.referrals],
         "outside": {_queue(q): sorted(n) for q, n in state.outside.items()},
         "issued": state.issued,
-        "stop_until": {n: _time(t) for n, t in state.stop_until.items()},
-        "confirm_by": {r: _time(t) for r, t in state.confirm_by.items()},
+        "stop_until": {n: _write_time(t) for n, t in state.stop_until.items()},
+        "confirm_by": {r: _write_time(t) for r, t in state.confirm_by.items()},
     }
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return zlib.compress(text.encode("utf-8"), 1)
@@ -186,10 +175,10 @@ def _referral(referral: Referral) -> list[Any]:
         referral.application_number,
         referral.organization_id,
         _write_group(referral.group),
-        _time(referral.issued_at),
-        _time(referral.deadline),
+        _write_time(referral.issued_at),
+        _write_time(referral.deadline),
         referral.status.value,
-        None if referral.closed_at is None else _time(referral.closed_at),
+        None if referral.closed_at is None else _write_time(referral.closed_at),
         referral.reason,
     ]
 
